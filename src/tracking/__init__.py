@@ -1,0 +1,1 @@
+"""tracking: records what the users of our clients' applications do, exactly once."""

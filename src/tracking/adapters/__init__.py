@@ -1,0 +1,1 @@
+"""Adapters: each implements ports with one technology, named after it."""

@@ -1,0 +1,55 @@
+"""Access tokens as HS256 JWTs (pyjwt), with the algorithm pinned when verifying."""
+
+import uuid
+from datetime import timedelta
+from uuid import UUID
+
+import jwt
+
+from tracking.application.errors import Unauthenticated
+from tracking.application.ports import Clock, IssuedToken, TokenCodec
+from tracking.application.principal import Principal
+
+_ALGORITHM = "HS256"
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti"]
+
+
+class PyJwtTokenCodec(TokenCodec):
+    def __init__(
+        self, *, secret: str, issuer: str, audience: str, ttl: timedelta, clock: Clock
+    ) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl
+        self._clock = clock
+
+    def issue(self, principal: Principal) -> IssuedToken:
+        issued_at = self._clock.now()
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(principal.client_id),
+            "role": principal.role.value,
+            "iat": issued_at,
+            "exp": issued_at + self._ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+        return IssuedToken(access_token=token, expires_in=int(self._ttl.total_seconds()))
+
+    def verify(self, token: str) -> UUID:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+            return UUID(claims["sub"])
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token_expired", "the token has expired") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            raise Unauthenticated("invalid_token", "the token is not valid") from None

@@ -1,0 +1,1 @@
+"""In-memory adapters: complete and correct, for unit tests and throwaway runs."""

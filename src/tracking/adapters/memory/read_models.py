@@ -1,0 +1,89 @@
+"""Read models over the in-memory store, with the same order and bounds as SQL would give."""
+
+from uuid import UUID
+
+import msgspec
+
+from tracking.adapters.memory.store import InMemoryStore
+from tracking.application.ports import ClientReadModel, EventReadModel
+from tracking.application.principal import CredentialKind, Principal
+from tracking.application.views import ClientView, EventCriteria, EventView, Order
+from tracking.domain.clients import Client
+from tracking.domain.events import Event
+
+
+class InMemoryEventReadModel(EventReadModel):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def list_events(self, criteria: EventCriteria) -> list[EventView]:
+        newest_first = criteria.order is Order.NEWEST_FIRST
+        matching = [e for e in self._store.events_of(criteria.client_id).values() if _matches(e, criteria)]
+        matching.sort(key=lambda e: (e.occurred_at, e.id), reverse=newest_first)
+        return [_view(event) for event in matching[: criteria.limit]]
+
+
+def _matches(event: Event, criteria: EventCriteria) -> bool:
+    if criteria.user_id is not None and event.user_id != criteria.user_id:
+        return False
+    if criteria.action is not None and event.action != criteria.action:
+        return False
+    if criteria.occurred_from is not None and event.occurred_at < criteria.occurred_from:
+        return False
+    if criteria.occurred_till is not None and event.occurred_at >= criteria.occurred_till:
+        return False
+    if criteria.after is not None:
+        position = (event.occurred_at, event.id)
+        if criteria.order is Order.NEWEST_FIRST:
+            return position < criteria.after
+        return position > criteria.after
+    return True
+
+
+def _view(event: Event) -> EventView:
+    return EventView(
+        id=event.id,
+        user_id=event.user_id,
+        action=event.action,
+        occurred_at=event.occurred_at,
+        received_at=event.received_at,
+        metadata=msgspec.json.decode(event.metadata),
+    )
+
+
+class InMemoryClientReadModel(ClientReadModel):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def get(self, client_id: UUID) -> ClientView | None:
+        client = self._store.clients.get(client_id)
+        return None if client is None else _client_view(client)
+
+    async def list_all(self) -> list[ClientView]:
+        clients = sorted(self._store.clients.values(), key=lambda c: (c.created_at, c.id))
+        return [_client_view(client) for client in clients]
+
+    async def principal_for_key(self, api_key_hash: str) -> Principal | None:
+        client = self._store.client_with_key(api_key_hash)
+        return _principal(client, CredentialKind.API_KEY)
+
+    async def principal_for_token(self, client_id: UUID) -> Principal | None:
+        return _principal(self._store.clients.get(client_id), CredentialKind.TOKEN)
+
+
+def _principal(client: Client | None, credential: CredentialKind) -> Principal | None:
+    if client is None or not client.active:
+        return None
+    return Principal(client_id=client.id, role=client.role, credential=credential)
+
+
+def _client_view(client: Client) -> ClientView:
+    return ClientView(
+        id=client.id,
+        name=client.name,
+        role=client.role,
+        rate_limit_per_minute=client.rate_limit_per_minute,
+        active=client.active,
+        created_at=client.created_at,
+        api_key_prefix=client.api_key_prefix,
+    )

@@ -1,0 +1,46 @@
+"""The committed state of an in-memory installation, shared by its unit of work and readers."""
+
+import asyncio
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from tracking.domain.clients import Client
+from tracking.domain.events import Event
+
+
+@dataclass
+class InMemoryStore:
+    """Writers hold `lock` for a whole unit of work, so transactions are serializable, as a
+    unique index makes concurrent Postgres inserts of one id. Readers take no lock: every
+    read completes without awaiting, so it sees one committed state."""
+
+    events: dict[UUID, dict[UUID, Event]] = field(default_factory=dict)
+    clients: dict[UUID, Client] = field(default_factory=dict)
+    client_ids_by_key: dict[str, UUID] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def events_of(self, client_id: UUID) -> dict[UUID, Event]:
+        return self.events.get(client_id, {})
+
+    def client_with_key(self, api_key_hash: str) -> Client | None:
+        client_id = self.client_ids_by_key.get(api_key_hash)
+        return None if client_id is None else self.clients[client_id]
+
+    def put_client(self, client: Client) -> None:
+        previous = self.clients.get(client.id)
+        if previous is not None:
+            del self.client_ids_by_key[previous.api_key_hash]
+        self.clients[client.id] = client
+        self.client_ids_by_key[client.api_key_hash] = client.id
+
+
+class InMemoryStoreCheck:
+    """The in-memory store lives in this process: if the process answers, so does the store."""
+
+    name = "storage"
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def check(self) -> None:
+        return None

@@ -1,0 +1,87 @@
+"""A transaction over the in-memory store: changes are staged and applied on commit."""
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from tracking.adapters.memory.store import InMemoryStore
+from tracking.application.ports import ClientRepository, EventRepository, UnitOfWork
+from tracking.domain.clients import Client, Role
+from tracking.domain.events import Event
+
+
+class InMemoryEventRepository(EventRepository):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.pending: dict[tuple[UUID, UUID], Event] = {}
+
+    async def add_new(self, events: Sequence[Event]) -> set[UUID]:
+        stored: set[UUID] = set()
+        for event in events:
+            key = (event.client_id, event.id)
+            if key in self.pending or event.id in self._store.events_of(event.client_id):
+                continue
+            self.pending[key] = event
+            stored.add(event.id)
+        return stored
+
+
+class InMemoryClientRepository(ClientRepository):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.pending: dict[UUID, Client] = {}
+
+    def _visible(self) -> dict[UUID, Client]:
+        return self._store.clients | self.pending
+
+    async def add(self, client: Client) -> None:
+        self.pending[client.id] = client
+
+    async def save(self, client: Client) -> None:
+        self.pending[client.id] = client
+
+    async def get(self, client_id: UUID) -> Client | None:
+        return self._visible().get(client_id)
+
+    async def get_by_name(self, name: str) -> Client | None:
+        return next((c for c in self._visible().values() if c.name == name), None)
+
+    async def get_by_key_hash(self, api_key_hash: str) -> Client | None:
+        staged = (c for c in self.pending.values() if c.api_key_hash == api_key_hash)
+        committed = self._store.client_with_key(api_key_hash)
+        if committed is not None and committed.id in self.pending:
+            committed = None
+        return next(staged, committed)
+
+    async def count_active_admins(self) -> int:
+        return sum(1 for c in self._visible().values() if c.active and c.role is Role.ADMIN)
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.events = self._events = InMemoryEventRepository(store)
+        self.clients = self._clients = InMemoryClientRepository(store)
+
+    async def __aenter__(self) -> Self:
+        await self._store.lock.acquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._events.pending.clear()
+        self._clients.pending.clear()
+        self._store.lock.release()
+
+    async def commit(self) -> None:
+        for (client_id, event_id), event in self._events.pending.items():
+            self._store.events.setdefault(client_id, {})[event_id] = event
+        for client in self._clients.pending.values():
+            self._store.put_client(client)
+        self._events.pending.clear()
+        self._clients.pending.clear()

@@ -1,0 +1,1 @@
+"""Commands: one module per use case that changes state."""

@@ -1,0 +1,111 @@
+"""RecordEvents: store a client's events exactly once, item by item."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from tracking.application.ports import Clock, IdGenerator, UnitOfWorkFactory
+from tracking.domain.errors import RuleViolation
+from tracking.domain.events import Event
+
+ItemStatus = Literal["stored", "duplicate", "rejected"]
+
+_EMPTY_OBJECT = "{}"
+
+
+class NewEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: UUID | None = None
+    user_id: str | int
+    action: str
+    occurred_at: datetime | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class RecordEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    client_id: UUID
+    events: Sequence[NewEvent]
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    field: str
+    message: str
+
+
+class ItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    index: int
+    id: UUID | None
+    status: ItemStatus
+    error: Rejection | None = None
+
+
+class RecordedEvents(msgspec.Struct, frozen=True, kw_only=True):
+    results: list[ItemResult]
+
+    def count(self, status: ItemStatus) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+
+class RecordEventsHandler:
+    """Each item is `stored`, `duplicate` (its id was already stored for this client, or came
+    earlier in the same batch) or `rejected` with the broken rule. Valid items are stored even
+    when others are rejected, all in one transaction: the answer comes after the commit."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+
+    async def __call__(self, command: RecordEvents) -> RecordedEvents:
+        received_at = self._clock.now()
+        results: list[ItemResult] = []
+        accepted: list[Event] = []
+        seen: set[UUID] = set()
+        for index, item in enumerate(command.events):
+            try:
+                event = self._event(command.client_id, item, received_at)
+            except RuleViolation as violation:
+                error = Rejection(
+                    code=violation.code, field=violation.field, message=violation.message
+                )
+                results.append(ItemResult(index=index, id=item.id, status="rejected", error=error))
+                continue
+            if event.id in seen:
+                results.append(ItemResult(index=index, id=event.id, status="duplicate"))
+                continue
+            seen.add(event.id)
+            accepted.append(event)
+            results.append(ItemResult(index=index, id=event.id, status="stored"))
+        if accepted:
+            stored = await self._store(accepted)
+            results = [_settled(result, stored) for result in results]
+        return RecordedEvents(results=results)
+
+    def _event(self, client_id: UUID, item: NewEvent, received_at: datetime) -> Event:
+        metadata = (
+            _EMPTY_OBJECT if item.metadata is None else msgspec.json.encode(item.metadata).decode()
+        )
+        return Event.record(
+            id=item.id or self._ids.new_id(),
+            client_id=client_id,
+            user_id=item.user_id,
+            action=item.action,
+            occurred_at=item.occurred_at,
+            received_at=received_at,
+            metadata=metadata,
+        )
+
+    async def _store(self, events: list[Event]) -> set[UUID]:
+        async with self._uow() as uow:
+            stored = await uow.events.add_new(events)
+            await uow.commit()
+        return stored
+
+
+def _settled(result: ItemResult, stored: set[UUID]) -> ItemResult:
+    if result.status == "stored" and result.id not in stored:
+        return ItemResult(index=result.index, id=result.id, status="duplicate")
+    return result

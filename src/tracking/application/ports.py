@@ -1,0 +1,112 @@
+"""The ports: what the use cases need from the world, as Protocols the adapters subclass."""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+import msgspec
+
+from tracking.application.principal import Principal
+from tracking.application.views import ClientView, EventCriteria, EventView
+from tracking.domain.clients import Client
+from tracking.domain.events import Event
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> UUID:
+        """A new time-ordered id (UUIDv7): later calls give greater ids."""
+        ...
+
+
+class EventRepository(Protocol):
+    async def add_new(self, events: Sequence[Event]) -> set[UUID]:
+        """Stores each event whose `(client_id, id)` is not stored yet; returns the ids stored.
+
+        A concurrent transaction adding the same id makes this one wait, then skip it."""
+        ...
+
+
+class ClientRepository(Protocol):
+    async def add(self, client: Client) -> None: ...
+
+    async def save(self, client: Client) -> None: ...
+
+    async def get(self, client_id: UUID) -> Client | None: ...
+
+    async def get_by_name(self, name: str) -> Client | None: ...
+
+    async def get_by_key_hash(self, api_key_hash: str) -> Client | None: ...
+
+    async def count_active_admins(self) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: `async with uow:` rolls back unless `commit()` ran."""
+
+    events: EventRepository
+    clients: ClientRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class EventReadModel(Protocol):
+    async def list_events(self, criteria: EventCriteria) -> list[EventView]:
+        """At most `criteria.limit` events matching the criteria, in its order."""
+        ...
+
+
+class ClientReadModel(Protocol):
+    async def get(self, client_id: UUID) -> ClientView | None: ...
+
+    async def list_all(self) -> list[ClientView]: ...
+
+    async def principal_for_key(self, api_key_hash: str) -> Principal | None:
+        """The active client holding this key, or None."""
+        ...
+
+    async def principal_for_token(self, client_id: UUID) -> Principal | None:
+        """The active client a token names, or None."""
+        ...
+
+
+class IssuedToken(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    expires_in: int
+
+
+class TokenCodec(Protocol):
+    def issue(self, principal: Principal) -> IssuedToken: ...
+
+    def verify(self, token: str) -> UUID:
+        """The client id a valid token names; raises `Unauthenticated` otherwise."""
+        ...
+
+
+class DependencyCheck(Protocol):
+    """One dependency readiness depends on (a database, a broker)."""
+
+    name: str
+
+    async def check(self) -> None:
+        """Returns when the dependency answers; raises otherwise."""
+        ...

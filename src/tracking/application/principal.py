@@ -1,0 +1,35 @@
+"""Who is asking: every use case that reads or changes tenant data is told, never guesses."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from tracking.domain.clients import Role
+
+
+class CredentialKind(StrEnum):
+    API_KEY = "api_key"
+    TOKEN = "token"  # noqa: S105 - a name, not a secret
+    OPERATOR = "operator"
+
+
+OPERATOR_ID = UUID(int=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    client_id: UUID
+    role: Role
+    credential: CredentialKind
+
+    @classmethod
+    def operator(cls) -> "Principal":
+        """Whoever runs the `tracking` CLI on a machine with access to the storage."""
+        return cls(client_id=OPERATOR_ID, role=Role.ADMIN, credential=CredentialKind.OPERATOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def may_act_for(self, client_id: UUID) -> bool:
+        return self.is_admin or self.client_id == client_id

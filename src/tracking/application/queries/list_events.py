@@ -1,0 +1,83 @@
+"""ListEvents: one tenant's events, filtered, newest or oldest first, a page at a time."""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from tracking.application.errors import FieldError, Forbidden, InvalidInput
+from tracking.application.pagination import decode_cursor, encode_cursor
+from tracking.application.ports import EventReadModel
+from tracking.application.principal import Principal
+from tracking.application.views import EventCriteria, EventView, Order
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+
+class ListEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    actor: Principal
+    client_id: UUID | None = None
+    user_id: str | None = None
+    action: str | None = None
+    occurred_from: datetime | None = None
+    occurred_till: datetime | None = None
+    order: Order = Order.NEWEST_FIRST
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+class EventPage(msgspec.Struct, frozen=True, kw_only=True):
+    events: list[EventView]
+    next_cursor: str | None
+
+
+class ListEventsHandler:
+    """`from` is inclusive and `till` exclusive, on `occurred_at`. A client sees only its own
+    events; an admin sees its own, or another client's by passing `client_id`. `next_cursor` is
+    null on the last page."""
+
+    def __init__(self, events: EventReadModel) -> None:
+        self._events = events
+
+    async def __call__(self, query: ListEvents) -> EventPage:
+        client_id = query.client_id or query.actor.client_id
+        if not query.actor.may_act_for(client_id):
+            raise Forbidden("forbidden_client", "a client may list only its own events")
+        _check(query)
+        after = None if query.cursor is None else decode_cursor(query.cursor, query.order)
+        criteria = EventCriteria(
+            client_id=client_id,
+            user_id=query.user_id,
+            action=query.action,
+            occurred_from=query.occurred_from,
+            occurred_till=query.occurred_till,
+            order=query.order,
+            after=after,
+            limit=query.limit + 1,
+        )
+        events = await self._events.list_events(criteria)
+        if len(events) <= query.limit:
+            return EventPage(events=events, next_cursor=None)
+        last = events[query.limit - 1]
+        cursor = encode_cursor(query.order, last.occurred_at, last.id)
+        return EventPage(events=events[: query.limit], next_cursor=cursor)
+
+
+def _check(query: ListEvents) -> None:
+    errors = []
+    if not 1 <= query.limit <= MAX_LIMIT:
+        errors.append(FieldError(field="limit", message=f"must be between 1 and {MAX_LIMIT}"))
+    for field, value in (("from", query.occurred_from), ("till", query.occurred_till)):
+        if value is not None and value.tzinfo is None:
+            errors.append(FieldError(field=field, message="must carry a UTC offset"))
+    if (
+        not errors
+        and query.occurred_from is not None
+        and query.occurred_till is not None
+        and query.occurred_from >= query.occurred_till
+    ):
+        errors.append(FieldError(field="till", message="must be later than from"))
+    if errors:
+        detail = "; ".join(f"{error.field} {error.message}" for error in errors)
+        raise InvalidInput("invalid_query", detail, errors=errors)

@@ -1,0 +1,47 @@
+"""Read models: what queries return, decoded straight from storage, never entities."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from tracking.domain.clients import Role
+
+
+class Order(StrEnum):
+    NEWEST_FIRST = "desc"
+    OLDEST_FIRST = "asc"
+
+
+class EventView(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    user_id: str
+    action: str
+    occurred_at: datetime
+    received_at: datetime
+    metadata: dict[str, Any]
+
+
+class EventCriteria(msgspec.Struct, frozen=True, kw_only=True):
+    """One tenant's events, filtered, in `(occurred_at, id)` order, starting after `after`."""
+
+    client_id: UUID
+    user_id: str | None = None
+    action: str | None = None
+    occurred_from: datetime | None = None
+    occurred_till: datetime | None = None
+    order: Order = Order.NEWEST_FIRST
+    after: tuple[datetime, UUID] | None = None
+    limit: int = 100
+
+
+class ClientView(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    name: str
+    role: Role
+    rate_limit_per_minute: int
+    active: bool
+    created_at: datetime
+    api_key_prefix: str

@@ -1,0 +1,70 @@
+"""The composition root: settings in, handlers out. The only module that names adapters."""
+
+import secrets
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+
+from tracking.adapters.jwt_tokens import PyJwtTokenCodec
+from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
+from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
+from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.commands.deactivate_client import DeactivateClientHandler
+from tracking.application.commands.ensure_admin import EnsureAdminHandler
+from tracking.application.commands.issue_access_token import IssueAccessTokenHandler
+from tracking.application.commands.record_events import RecordEventsHandler
+from tracking.application.commands.register_client import RegisterClientHandler
+from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
+from tracking.application.queries.authenticate import AuthenticateHandler
+from tracking.application.queries.get_client import GetClientHandler
+from tracking.application.queries.list_clients import ListClientsHandler
+from tracking.application.queries.list_events import ListEventsHandler
+from tracking.application.queries.readiness import ReadinessHandler
+from tracking.settings import Settings
+
+
+def jwt_secret(settings: Settings) -> str:
+    """Without a configured secret, tokens are signed with one made for this process only."""
+    return settings.jwt_secret or secrets.token_urlsafe(48)
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidV7Generator)
+
+    store = providers.Singleton(InMemoryStore)
+    uow = providers.Factory(InMemoryUnitOfWork, store=store)
+    event_reads = providers.Singleton(InMemoryEventReadModel, store=store)
+    client_reads = providers.Singleton(InMemoryClientReadModel, store=store)
+    checks = providers.List(providers.Singleton(InMemoryStoreCheck, store=store))
+
+    tokens = providers.Singleton(
+        PyJwtTokenCodec,
+        secret=providers.Singleton(jwt_secret, settings),
+        issuer=settings.provided.jwt_issuer,
+        audience=settings.provided.jwt_audience,
+        ttl=providers.Callable(timedelta, seconds=settings.provided.jwt_ttl_seconds),
+        clock=clock,
+    )
+
+    record_events = providers.Singleton(RecordEventsHandler, uow=uow.provider, clock=clock, ids=ids)
+    register_client = providers.Singleton(
+        RegisterClientHandler, uow=uow.provider, clock=clock, ids=ids
+    )
+    rotate_api_key = providers.Singleton(RotateApiKeyHandler, uow=uow.provider)
+    deactivate_client = providers.Singleton(DeactivateClientHandler, uow=uow.provider)
+    ensure_admin = providers.Singleton(EnsureAdminHandler, uow=uow.provider, clock=clock, ids=ids)
+    issue_access_token = providers.Singleton(IssueAccessTokenHandler, tokens=tokens)
+
+    authenticate = providers.Singleton(AuthenticateHandler, clients=client_reads, tokens=tokens)
+    list_events = providers.Singleton(ListEventsHandler, events=event_reads)
+    get_client = providers.Singleton(GetClientHandler, clients=client_reads)
+    list_clients = providers.Singleton(ListClientsHandler, clients=client_reads)
+    readiness = providers.Singleton(ReadinessHandler, checks=checks)
+
+
+def build_container(settings: Settings) -> Container:
+    return Container(settings=settings)

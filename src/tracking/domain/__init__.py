@@ -1,0 +1,1 @@
+"""Entities, value objects and the rules that hold whatever the transport or the storage."""

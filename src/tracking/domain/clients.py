@@ -1,0 +1,125 @@
+"""The client: a tenant application that sends events and sees only its own data."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from tracking.domain.errors import RuleViolation
+
+API_KEY_PREFIX = "trk_"
+API_KEY_RANDOM_BYTES = 32
+API_KEY_MIN_LENGTH = len(API_KEY_PREFIX) + 43  # 32 random bytes, url-safe base64
+DISPLAY_PREFIX_LENGTH = 12
+NAME_MAX_LENGTH = 100
+DEFAULT_RATE_LIMIT_PER_MINUTE = 1000
+MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CLIENT = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A secret shown once. We keep only its SHA-256: keys are 256-bit random, so a fast hash
+    is as safe as a slow one and lets authentication be a single indexed lookup."""
+
+    secret: str
+
+    @classmethod
+    def generate(cls) -> "ApiKey":
+        return cls(API_KEY_PREFIX + secrets.token_urlsafe(API_KEY_RANDOM_BYTES))
+
+    @classmethod
+    def given(cls, secret: str) -> "ApiKey":
+        """A key chosen by an operator (the admin's, from the environment) must be as strong."""
+        if not secret.startswith(API_KEY_PREFIX) or len(secret) < API_KEY_MIN_LENGTH:
+            raise RuleViolation(
+                "weak_api_key",
+                "api_key",
+                f"must start with {API_KEY_PREFIX!r} and be at least {API_KEY_MIN_LENGTH} "
+                "characters long",
+            )
+        return cls(secret)
+
+    @property
+    def digest(self) -> str:
+        return hash_api_key(self.secret)
+
+    @property
+    def display_prefix(self) -> str:
+        return self.secret[:DISPLAY_PREFIX_LENGTH]
+
+
+def hash_api_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    id: UUID
+    name: str
+    role: Role
+    rate_limit_per_minute: int
+    active: bool
+    created_at: datetime
+    api_key_hash: str
+    api_key_prefix: str
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: UUID,  # noqa: A002 - the domain's own name for it
+        name: str,
+        role: Role,
+        rate_limit_per_minute: int,
+        created_at: datetime,
+        api_key: ApiKey,
+    ) -> "Client":
+        return cls(
+            id=id,
+            name=name_of(name),
+            role=role,
+            rate_limit_per_minute=rate_limit_of(rate_limit_per_minute),
+            active=True,
+            created_at=created_at,
+            api_key_hash=api_key.digest,
+            api_key_prefix=api_key.display_prefix,
+        )
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def with_key(self, api_key: ApiKey) -> "Client":
+        return replace(self, api_key_hash=api_key.digest, api_key_prefix=api_key.display_prefix)
+
+    def deactivated(self) -> "Client":
+        return replace(self, active=False)
+
+    def reactivated(self) -> "Client":
+        return replace(self, active=True)
+
+
+def name_of(value: str) -> str:
+    name = value.strip()
+    if not 1 <= len(name) <= NAME_MAX_LENGTH or not name.isprintable():
+        raise RuleViolation(
+            "invalid_name", "name", f"must be 1 to {NAME_MAX_LENGTH} printable characters"
+        )
+    return name
+
+
+def rate_limit_of(value: int) -> int:
+    if not 1 <= value <= MAX_RATE_LIMIT_PER_MINUTE:
+        raise RuleViolation(
+            "invalid_rate_limit",
+            "rate_limit_per_minute",
+            f"must be between 1 and {MAX_RATE_LIMIT_PER_MINUTE}",
+        )
+    return value

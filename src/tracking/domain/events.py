@@ -1,0 +1,114 @@
+"""The event: one thing one user of a client's application did, stored exactly once."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from tracking.domain.errors import RuleViolation
+
+USER_ID_MAX_LENGTH = 128
+ACTION_MAX_LENGTH = 64
+METADATA_MAX_BYTES = 16 * 1024
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+_ACTION = re.compile(r"[A-Za-z0-9_.:\-]{1,%d}" % ACTION_MAX_LENGTH)
+# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event as stored. `metadata` is the sender's JSON object as compact JSON text:
+    the service keeps it and never interprets it."""
+
+    id: UUID
+    client_id: UUID
+    user_id: str
+    action: str
+    occurred_at: datetime
+    received_at: datetime
+    metadata: str
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        id: UUID,  # noqa: A002 - the domain's own name for it
+        client_id: UUID,
+        user_id: str | int,
+        action: str,
+        occurred_at: datetime | None,
+        received_at: datetime,
+        metadata: str,
+    ) -> "Event":
+        """Checks every rule, so an `Event` that exists is one we may store."""
+        return cls(
+            id=id,
+            client_id=client_id,
+            user_id=user_id_of(user_id),
+            action=action_of(action),
+            occurred_at=occurred_at_of(occurred_at, received_at),
+            received_at=received_at,
+            metadata=metadata_of(metadata),
+        )
+
+
+def user_id_of(value: str | int) -> str:
+    """A user id is a string of 1-128 characters; a JSON integer is kept as its decimal string."""
+    if isinstance(value, bool):
+        raise RuleViolation("invalid_user_id", "user_id", "must be a string or an integer")
+    text = str(value) if isinstance(value, int) else value
+    if not 1 <= len(text) <= USER_ID_MAX_LENGTH:
+        raise RuleViolation(
+            "invalid_user_id", "user_id", f"must be 1 to {USER_ID_MAX_LENGTH} characters long"
+        )
+    if not text.isprintable():
+        raise RuleViolation(
+            "invalid_user_id", "user_id", "must not contain control or non-printable characters"
+        )
+    return text
+
+
+def action_of(value: str) -> str:
+    if _ACTION.fullmatch(value) is None:
+        raise RuleViolation(
+            "invalid_action",
+            "action",
+            f"must be 1 to {ACTION_MAX_LENGTH} characters of A-Z, a-z, 0-9, '_', '.', ':' or '-'",
+        )
+    return value
+
+
+def occurred_at_of(value: datetime | None, received_at: datetime) -> datetime:
+    """The sender's time, defaulting to ours, kept in UTC; a clock more than five minutes ahead
+    is refused."""
+    if value is None:
+        return received_at
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RuleViolation(
+            "invalid_occurred_at", "occurred_at", "must carry a UTC offset, e.g. 2025-01-01T12:00:00Z"
+        )
+    if value - received_at > MAX_CLOCK_SKEW:
+        raise RuleViolation(
+            "occurred_at_in_future",
+            "occurred_at",
+            f"is more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes in the future",
+        )
+    return value.astimezone(UTC)
+
+
+def metadata_of(encoded: str) -> str:
+    """Metadata is a JSON object of at most 16 KiB once compactly encoded.
+
+    A NUL character cannot be stored by PostgreSQL in text or jsonb, so it is refused here
+    rather than failing later in one storage and not in another."""
+    if not encoded.startswith("{"):
+        raise RuleViolation("invalid_metadata", "metadata", "must be a JSON object")
+    if len(encoded) * 4 > METADATA_MAX_BYTES and len(encoded.encode()) > METADATA_MAX_BYTES:
+        raise RuleViolation(
+            "metadata_too_large", "metadata", f"must be at most {METADATA_MAX_BYTES} bytes encoded"
+        )
+    if "\\u0000" in encoded and _JSON_NUL.search(encoded):
+        raise RuleViolation("invalid_metadata", "metadata", "must not contain the NUL character")
+    return encoded

@@ -1,0 +1,80 @@
+"""Settings from `TRACKING_*` environment variables, typed and checked once at start."""
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+
+PREFIX = "TRACKING_"
+# The test suite's own variables (see tests/conftest.py), not the service's.
+_NOT_SETTINGS = re.compile(r"TRACKING_TEST_.*")
+JWT_SECRET_MIN_BYTES = 32
+
+Storage = Literal["memory"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class SettingsError(ValueError):
+    """One line naming the variable and what is wrong with it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    storage: Storage = "memory"
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    jwt_secret: str | None = None
+    jwt_issuer: Annotated[str, msgspec.Meta(min_length=1)] = "tracking"
+    jwt_audience: Annotated[str, msgspec.Meta(min_length=1)] = "tracking-api"
+    jwt_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86_400)] = 900
+    admin_api_key: str | None = None
+    log_level: LogLevel = "INFO"
+    access_log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.jwt_secret is not None and len(self.jwt_secret.encode()) < JWT_SECRET_MIN_BYTES:
+            raise SettingsError(
+                f"{PREFIX}JWT_SECRET: must be at least {JWT_SECRET_MIN_BYTES} bytes long"
+            )
+
+
+_FIELDS = {name.upper(): name for name in Settings.__struct_fields__}
+
+
+def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
+    """Reads every `TRACKING_*` variable that names a setting; `overrides` (the CLI's flags)
+    win over the environment."""
+    values: dict[str, object] = {
+        _FIELDS[key.removeprefix(PREFIX)]: value
+        for key, value in environ.items()
+        if key.startswith(PREFIX) and key.removeprefix(PREFIX) in _FIELDS
+    }
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise SettingsError(_one_line(str(error), values)) from None
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`TRACKING_*` variables that name no setting: most likely typos, worth a warning.
+    (Kubernetes also injects `<SERVICE>_PORT`-style variables for a Service named tracking.)"""
+    return sorted(
+        key
+        for key in environ
+        if key.startswith(PREFIX)
+        and key.removeprefix(PREFIX) not in _FIELDS
+        and not _NOT_SETTINGS.fullmatch(key)
+    )
+
+
+_SECRETS = {"jwt_secret", "admin_api_key"}
+
+
+def _one_line(message: str, values: Mapping[str, object]) -> str:
+    detail, _, path = message.partition(" - at `$.")
+    if not path:
+        return message
+    field = path.rstrip("`")
+    shown = "" if field in _SECRETS else f" (got {values.get(field)!r})"
+    return f"{PREFIX}{field.upper()}: {detail}{shown}"
