@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP, CLI (and later Kafka). Thin: parse, call a handler, answer."""

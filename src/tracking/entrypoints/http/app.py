@@ -1,0 +1,97 @@
+"""`create_app(container)`: the Litestar application over a composed container."""
+
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from tracking.application.commands.ensure_admin import AdminChange, EnsureAdmin
+from tracking.bootstrap import Container
+from tracking.entrypoints.http.auth import ApiAuthentication, provide_principal
+from tracking.entrypoints.http.clients import ClientController
+from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
+from tracking.entrypoints.http.health import HealthController
+from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
+from tracking.entrypoints.http.request_id import add_request_id
+from tracking.entrypoints.http.tokens import TokenController
+
+_HANDLERS = (
+    "record_events",
+    "register_client",
+    "rotate_api_key",
+    "deactivate_client",
+    "issue_access_token",
+    "list_events",
+    "get_client",
+    "list_clients",
+    "readiness",
+)
+
+
+def create_app(container: Container) -> Litestar:
+    # Litestar deep-copies routers, with their middleware, when it registers them: anything
+    # holding shared state (the handlers, the authentication) is handed over at the app level.
+    api = Router(
+        path="/",
+        route_handlers=[EventController, ClientController, TokenController],
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+        security=[{"BearerToken": []}, {"ApiKey": []}],
+    )
+    return Litestar(
+        route_handlers=[api, HealthController],
+        dependencies={name: _constant(getattr(container, name)()) for name in _HANDLERS},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[ApiAuthentication(container.authenticate())],
+        before_send=[add_request_id],
+        lifespan=[_admin_ensured(container)],
+        openapi_config=_openapi(),
+        request_max_body_size=MAX_BATCH_BYTES,
+        logging_config=None,
+    )
+
+
+def _constant(value: object) -> Provide:
+    def provide() -> Any:
+        return value
+
+    return Provide(provide, use_cache=True, sync_to_thread=False)
+
+
+def _admin_ensured(container: Container) -> Callable[[Litestar], Any]:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        settings = container.settings()
+        ensured = await container.ensure_admin()(EnsureAdmin(api_key=settings.admin_api_key))
+        if ensured.change is AdminChange.CREATED and ensured.new_api_key is not None:
+            sys.stderr.write(
+                "tracking: created the admin client; its API key, shown this once:\n"
+                f"  {ensured.new_api_key}\n"
+            )
+        yield
+
+    return lifespan
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="tracking",
+        version=version("tracking"),
+        description="Records what the users of our clients' applications do, exactly once. "
+        "Every /api route takes `Authorization: Bearer <JWT>` or `X-API-Key: <key>`; errors "
+        "are application/problem+json (RFC 9457) with a stable `code`.",
+        path="/schema",
+        render_plugins=[RedocRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+            }
+        ),
+    )

@@ -1,0 +1,47 @@
+"""Authentication for every `/api` route: a Bearer JWT or an X-API-Key, resolved to a principal."""
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Headers
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from tracking.application.errors import Unauthenticated
+from tracking.application.principal import Principal
+from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
+
+
+class ApiAuthentication(ASGIMiddleware):
+    """Everything under /api needs a credential, so a new route cannot be left open by
+    forgetting to ask for the principal. It runs before the body is read."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, authenticate: AuthenticateHandler) -> None:
+        self._authenticate = authenticate
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path = scope["path"]
+        if path == "/api" or path.startswith("/api/"):
+            headers = Headers.from_scope(scope)
+            query = Authenticate(
+                api_key=headers.get("x-api-key"),
+                bearer_token=_bearer(headers.get("authorization")),
+            )
+            scope["user"] = await self._authenticate(query)
+        await next_app(scope, receive, send)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("invalid_authorization", "Authorization must be 'Bearer <token>'")
+    return token.strip()
+
+
+def provide_principal(request: Request[Principal, None, Any]) -> Principal:
+    return request.user

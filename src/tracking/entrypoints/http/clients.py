@@ -1,0 +1,92 @@
+"""Client routes: register, read, rotate keys, deactivate."""
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+
+from tracking.application.commands.deactivate_client import (
+    DeactivateClient,
+    DeactivateClientHandler,
+)
+from tracking.application.commands.register_client import RegisterClient, RegisterClientHandler
+from tracking.application.commands.rotate_api_key import RotateApiKey, RotateApiKeyHandler
+from tracking.application.principal import Principal
+from tracking.application.queries.get_client import GetClient, GetClientHandler
+from tracking.application.queries.list_clients import ListClients, ListClientsHandler
+from tracking.application.views import ClientView
+from tracking.entrypoints.http.body import JsonBody
+from tracking.entrypoints.http.problems import documented
+from tracking.entrypoints.http.schemas import ClientIn, ClientWithKey
+
+
+class ClientBody(JsonBody[ClientIn]):
+    pass
+
+
+class ClientController(Controller):
+    path = "/api/clients"
+    tags = ["clients"]
+
+    @post(
+        "/",
+        dto=ClientBody,
+        return_dto=None,
+        summary="Register a client (admin)",
+        description="The answer holds the client's API key: it is shown this once only.",
+        responses=documented(400, 401, 403, 409, 415),
+    )
+    async def register(
+        self, data: ClientIn, principal: Principal, register_client: RegisterClientHandler
+    ) -> ClientWithKey:
+        command = RegisterClient(
+            actor=principal,
+            name=data.name,
+            role=data.role,
+            rate_limit_per_minute=data.rate_limit_per_minute,
+        )
+        registered = await register_client(command)
+        return ClientWithKey.of(registered.client, registered.api_key)
+
+    @get("/", summary="List clients (admin)", responses=documented(401, 403))
+    async def list_all(
+        self, principal: Principal, list_clients: ListClientsHandler
+    ) -> list[ClientView]:
+        return await list_clients(ListClients(actor=principal))
+
+    @get("/me", summary="The calling client", responses=documented(401))
+    async def me(self, principal: Principal, get_client: GetClientHandler) -> ClientView:
+        return await get_client(GetClient(actor=principal, client_id=principal.client_id))
+
+    @get(
+        "/{client_id:uuid}",
+        summary="One client (admin, or the client itself)",
+        responses=documented(401, 404),
+    )
+    async def one(
+        self, client_id: UUID, principal: Principal, get_client: GetClientHandler
+    ) -> ClientView:
+        return await get_client(GetClient(actor=principal, client_id=client_id))
+
+    @post(
+        "/{client_id:uuid}/rotate-key",
+        status_code=200,
+        summary="Rotate a client's API key (admin, or the client itself)",
+        description="The old key stops working at once; the new one is shown this once only.",
+        responses=documented(401, 404),
+    )
+    async def rotate_key(
+        self, client_id: UUID, principal: Principal, rotate_api_key: RotateApiKeyHandler
+    ) -> ClientWithKey:
+        rotated = await rotate_api_key(RotateApiKey(actor=principal, client_id=client_id))
+        return ClientWithKey.of(rotated.client, rotated.api_key)
+
+    @delete(
+        "/{client_id:uuid}",
+        summary="Deactivate a client (admin)",
+        description=DeactivateClientHandler.__doc__,
+        responses=documented(401, 403, 404, 409),
+    )
+    async def deactivate(
+        self, client_id: UUID, principal: Principal, deactivate_client: DeactivateClientHandler
+    ) -> None:
+        await deactivate_client(DeactivateClient(actor=principal, client_id=client_id))

@@ -1,0 +1,153 @@
+"""Event routes: record one, record a batch, list them back."""
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import Parameter
+
+from tracking.application.commands.record_events import (
+    RecordEvents,
+    RecordEventsHandler,
+    Rejection,
+)
+from tracking.application.errors import FieldError, InvalidInput
+from tracking.application.principal import Principal
+from tracking.application.queries.list_events import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    EventPage,
+    ListEvents,
+    ListEventsHandler,
+)
+from tracking.application.views import Order
+from tracking.entrypoints.http.batch import DecodedBatch, new_event
+from tracking.entrypoints.http.body import JsonBody
+from tracking.entrypoints.http.problems import documented
+from tracking.entrypoints.http.schemas import (
+    BatchRecorded,
+    EventBatchIn,
+    EventBatchSchema,
+    EventIn,
+    RecordedEvent,
+)
+
+MAX_BATCH_EVENTS = 1000
+MAX_BATCH_BYTES = 1024 * 1024
+MAX_EVENT_BYTES = 64 * 1024
+
+
+class EventBody(JsonBody[EventIn]):
+    pass
+
+
+class EventBatchBody(JsonBody[EventBatchIn]):
+    documented = EventBatchSchema
+
+
+class EventController(Controller):
+    path = "/api"
+    tags = ["events"]
+
+    @post(
+        "/event",
+        dto=EventBody,
+        return_dto=None,
+        request_max_body_size=MAX_EVENT_BYTES,
+        summary="Record one event",
+        description="201 when stored; 200 with status `duplicate` when this id was already "
+        "stored for the caller (a safe retry).",
+        responses=documented(400, 401, 413, 415),
+    )
+    async def record_one(
+        self, data: EventIn, principal: Principal, record_events: RecordEventsHandler
+    ) -> Response[RecordedEvent]:
+        command = RecordEvents(client_id=principal.client_id, events=[new_event(data)])
+        (result,) = (await record_events(command)).results
+        if result.error is not None or result.id is None:
+            raise _rejected(result.error)
+        status = "stored" if result.status == "stored" else "duplicate"
+        return Response(
+            RecordedEvent(id=result.id, status=status),
+            status_code=201 if status == "stored" else 200,
+        )
+
+    @post(
+        "/events",
+        dto=EventBatchBody,
+        return_dto=None,
+        status_code=200,
+        request_max_body_size=MAX_BATCH_BYTES,
+        summary="Record a batch of events",
+        description=f"1 to {MAX_BATCH_EVENTS} events, at most 1 MiB. Each item is answered by "
+        "its index: `stored`, `duplicate` or `rejected` with the reason; valid items are stored "
+        "even when others are rejected.",
+        responses=documented(400, 401, 413, 415),
+    )
+    async def record_batch(
+        self, data: EventBatchIn, principal: Principal, record_events: RecordEventsHandler
+    ) -> BatchRecorded:
+        if len(data.events) > MAX_BATCH_EVENTS:
+            raise HTTPException(
+                status_code=413,
+                detail=f"a batch holds at most {MAX_BATCH_EVENTS} events, not {len(data.events)}",
+            )
+        batch = DecodedBatch(data.events)
+        recorded = await record_events(
+            RecordEvents(client_id=principal.client_id, events=batch.events)
+        )
+        results = batch.results(recorded)
+        counts = {status: 0 for status in ("stored", "duplicate", "rejected")}
+        for result in results:
+            counts[result.status] += 1
+        return BatchRecorded(
+            stored=counts["stored"],
+            duplicates=counts["duplicate"],
+            rejected=counts["rejected"],
+            results=results,
+        )
+
+    @get(
+        "/events",
+        summary="List events",
+        description=ListEventsHandler.__doc__,
+        responses=documented(400, 401, 403),
+    )
+    async def list_events(
+        self,
+        principal: Principal,
+        list_events: ListEventsHandler,
+        user_id: str | None = None,
+        action: str | None = None,
+        occurred_from: Annotated[
+            datetime | None, Parameter(query="from", description="Inclusive, RFC 3339.")
+        ] = None,
+        occurred_till: Annotated[
+            datetime | None, Parameter(query="till", description="Exclusive, RFC 3339.")
+        ] = None,
+        order: Order = Order.NEWEST_FIRST,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Parameter(description="`next_cursor` of a page.")] = None,
+        client_id: Annotated[UUID | None, Parameter(description="Admins only.")] = None,
+    ) -> EventPage:
+        query = ListEvents(
+            actor=principal,
+            client_id=client_id,
+            user_id=user_id,
+            action=action,
+            occurred_from=occurred_from,
+            occurred_till=occurred_till,
+            order=order,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await list_events(query)
+
+
+def _rejected(error: Rejection | None) -> InvalidInput:
+    if error is None:
+        return InvalidInput("invalid_event", "the event was rejected")
+    problem = FieldError(field=error.field, message=error.message)
+    return InvalidInput(error.code, f"{error.field} {error.message}", errors=[problem])

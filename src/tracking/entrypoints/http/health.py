@@ -1,0 +1,19 @@
+"""Health routes for load balancers and Kubernetes probes; no authentication."""
+
+from litestar import Controller, Response, get
+
+from tracking.application.queries.readiness import ReadinessHandler, ReadinessReport
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", summary="The process answers")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", summary="Every dependency answers (200) or not (503)")
+    async def ready(self, readiness: ReadinessHandler) -> Response[ReadinessReport]:
+        report = await readiness()
+        return Response(report, status_code=200 if report.ready else 503)

@@ -1,0 +1,147 @@
+"""The one map from errors to RFC 9457 `application/problem+json` answers."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from tracking.application.errors import ApplicationError, Category, FieldError, Unavailable
+from tracking.entrypoints.http.request_id import request_id_of
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+WWW_AUTHENTICATE = 'Bearer realm="tracking"'
+
+STATUS_OF = {
+    Category.INVALID: HTTPStatus.BAD_REQUEST,
+    Category.UNAUTHENTICATED: HTTPStatus.UNAUTHORIZED,
+    Category.FORBIDDEN: HTTPStatus.FORBIDDEN,
+    Category.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    Category.CONFLICT: HTTPStatus.CONFLICT,
+    Category.RATE_LIMITED: HTTPStatus.TOO_MANY_REQUESTS,
+    Category.UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+_CODE_OF_STATUS = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An error, as RFC 9457 describes it, with our stable `code` and the `request_id` that
+    leads to the server's log."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    problem = Problem(
+        type=f"urn:tracking:problem:{code}",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        request_id=request_id_of(request.scope),
+        errors=errors or None,
+    )
+    return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _application_error(request: Request[Any, Any, Any], error: ApplicationError) -> Response[Problem]:
+    headers: dict[str, str] = {}
+    if error.category is Category.UNAUTHENTICATED:
+        headers["WWW-Authenticate"] = f'{WWW_AUTHENTICATE}, error="invalid_token"'
+        if error.code == "missing_credentials":
+            headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    if isinstance(error, Unavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    errors = list(error.errors) or None
+    return problem_response(
+        request,
+        STATUS_OF[error.category], error.code, error.detail, errors=errors, headers=headers
+    )
+
+
+def _validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[Problem]:
+    extra = error.extra if isinstance(error.extra, list) else []
+    errors = [
+        FieldError(field=str(item.get("key", "")), message=str(item.get("message", "")))
+        for item in extra
+        if isinstance(item, dict)
+    ]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or error.detail
+    return problem_response(request, 400, "invalid_request", detail, errors=errors)
+
+
+def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
+    status = error.status_code
+    code = _CODE_OF_STATUS.get(status, f"http_{status}")
+    headers = dict(error.headers or {})
+    if status == HTTPStatus.UNAUTHORIZED:
+        headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
+    return problem_response(request, status, code, error.detail, headers=headers)
+
+
+def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    log.error(
+        "unexpected error in %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id_of(request.scope),
+        exc_info=error,
+    )
+    return problem_response(
+        request,
+        500,
+        "internal_error",
+        "an unexpected error occurred; quote the request_id when reporting it",
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ApplicationError: _application_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected_error,
+}
+
+
+def documented(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem answers a route can give, for its OpenAPI description."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=HTTPStatus(status).phrase,
+            media_type=MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }

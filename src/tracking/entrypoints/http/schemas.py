@@ -1,0 +1,114 @@
+"""The HTTP API's request and response bodies: separate from commands, so either can change."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from tracking.application.commands.record_events import ItemResult
+from tracking.application.views import ClientView
+from tracking.domain.clients import (
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    MAX_RATE_LIMIT_PER_MINUTE,
+    NAME_MAX_LENGTH,
+    Client,
+    Role,
+)
+
+Status = Literal["stored", "duplicate"]
+
+_METADATA_EXAMPLE = {"page": "/hello/world"}
+
+
+class EventIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: Annotated[
+        UUID | None,
+        msgspec.Meta(description="Idempotency key: the same id sent again is stored once."),
+    ] = None
+    user_id: Annotated[
+        str | int,
+        msgspec.Meta(description="1-128 characters; a JSON integer is kept as its decimal string."),
+    ]
+    action: Annotated[
+        str,
+        msgspec.Meta(
+            description="1-64 characters of A-Z, a-z, 0-9, '_', '.', ':' and '-'.",
+            examples=["test_action", "checkout.completed"],
+        ),
+    ]
+    occurred_at: Annotated[
+        datetime | None,
+        msgspec.Meta(
+            description="RFC 3339 with an offset; defaults to the time we receive it; at most "
+            "5 minutes in the future.",
+        ),
+    ] = None
+    metadata: Annotated[
+        dict[str, Any] | None,
+        msgspec.Meta(
+            description="Any JSON object, at most 16 KiB encoded.", examples=[_METADATA_EXAMPLE]
+        ),
+    ] = None
+
+
+class EventBatchIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """As the client sends it: each item is decoded on its own, so one bad item is reported
+    with its index and does not sink its neighbours."""
+
+    events: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+
+
+class EventBatchSchema(msgspec.Struct, frozen=True, kw_only=True):
+    """The batch body as documented: 1 to 1000 events, at most 1 MiB."""
+
+    events: Annotated[list[EventIn], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    status: Status
+
+
+class BatchRecorded(msgspec.Struct, frozen=True, kw_only=True):
+    stored: int
+    duplicates: int
+    rejected: int
+    results: list[ItemResult]
+
+
+class ClientIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[
+        str,
+        msgspec.Meta(
+            description=f"Unique; 1-{NAME_MAX_LENGTH} printable characters.",
+            examples=["shop-frontend"],
+        ),
+    ]
+    role: Role = Role.CLIENT
+    rate_limit_per_minute: Annotated[
+        int, msgspec.Meta(description=f"1-{MAX_RATE_LIMIT_PER_MINUTE} requests per minute.")
+    ] = DEFAULT_RATE_LIMIT_PER_MINUTE
+
+
+class ClientWithKey(ClientView, frozen=True, kw_only=True):
+    api_key: Annotated[str, msgspec.Meta(description="Shown only in this answer; store it now.")]
+
+    @classmethod
+    def of(cls, client: Client, api_key: str) -> "ClientWithKey":
+        return cls(
+            id=client.id,
+            name=client.name,
+            role=client.role,
+            rate_limit_per_minute=client.rate_limit_per_minute,
+            active=client.active,
+            created_at=client.created_at,
+            api_key_prefix=client.api_key_prefix,
+            api_key=api_key,
+        )
+
+
+class TokenOut(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int

@@ -1,0 +1,31 @@
+"""Token route: exchange an API key for a short-lived JWT."""
+
+from litestar import Controller, post
+
+from tracking.application.commands.issue_access_token import (
+    IssueAccessToken,
+    IssueAccessTokenHandler,
+)
+from tracking.application.principal import Principal
+from tracking.entrypoints.http.problems import documented
+from tracking.entrypoints.http.schemas import TokenOut
+
+
+class TokenController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post(
+        "/token",
+        status_code=200,
+        summary="Exchange an API key for a JWT",
+        description=IssueAccessTokenHandler.__doc__,
+        responses=documented(401),
+    )
+    async def token(
+        self, principal: Principal, issue_access_token: IssueAccessTokenHandler
+    ) -> TokenOut:
+        issued = await issue_access_token(IssueAccessToken(actor=principal))
+        return TokenOut(
+            access_token=issued.access_token, token_type="Bearer", expires_in=issued.expires_in
+        )
