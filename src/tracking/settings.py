@@ -76,5 +76,6 @@ def _one_line(message: str, values: Mapping[str, object]) -> str:
     if not path:
         return message
     field = path.rstrip("`")
-    shown = "" if field in _SECRETS else f" (got {values.get(field)!r})"
-    return f"{PREFIX}{field.upper()}: {detail}{shown}"
+    expected = detail.removesuffix(", got `str`").replace("`", "")
+    shown = "" if field in _SECRETS else f", got {values.get(field)!r}"
+    return f"{PREFIX}{field.upper()}: {expected}{shown}"

@@ -44,10 +44,6 @@ class UuidV7Generator(IdGenerator):
             ms, counter = self._last_ms, self._counter
         random_bits = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
         value = (
-            (ms << 80)
-            | (_VERSION_7 << 76)
-            | (counter << 64)
-            | (_VARIANT_RFC << 62)
-            | random_bits
+            (ms << 80) | (_VERSION_7 << 76) | (counter << 64) | (_VARIANT_RFC << 62) | random_bits
         )
         return UUID(int=value)

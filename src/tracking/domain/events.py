@@ -12,7 +12,7 @@ ACTION_MAX_LENGTH = 64
 METADATA_MAX_BYTES = 16 * 1024
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
-_ACTION = re.compile(r"[A-Za-z0-9_.:\-]{1,%d}" % ACTION_MAX_LENGTH)
+_ACTION = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{ACTION_MAX_LENGTH}}}")
 # A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -87,7 +87,9 @@ def occurred_at_of(value: datetime | None, received_at: datetime) -> datetime:
         return received_at
     if value.tzinfo is None or value.utcoffset() is None:
         raise RuleViolation(
-            "invalid_occurred_at", "occurred_at", "must carry a UTC offset, e.g. 2025-01-01T12:00:00Z"
+            "invalid_occurred_at",
+            "occurred_at",
+            "must carry a UTC offset, e.g. 2025-01-01T12:00:00Z",
         )
     if value - received_at > MAX_CLOCK_SKEW:
         raise RuleViolation(

@@ -1,5 +1,6 @@
 """Read models over the in-memory store, with the same order and bounds as SQL would give."""
 
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -18,26 +19,26 @@ class InMemoryEventReadModel(EventReadModel):
 
     async def list_events(self, criteria: EventCriteria) -> list[EventView]:
         newest_first = criteria.order is Order.NEWEST_FIRST
-        matching = [e for e in self._store.events_of(criteria.client_id).values() if _matches(e, criteria)]
+        matching = [
+            e for e in self._store.events_of(criteria.client_id).values() if _matches(e, criteria)
+        ]
         matching.sort(key=lambda e: (e.occurred_at, e.id), reverse=newest_first)
         return [_view(event) for event in matching[: criteria.limit]]
 
 
 def _matches(event: Event, criteria: EventCriteria) -> bool:
-    if criteria.user_id is not None and event.user_id != criteria.user_id:
-        return False
-    if criteria.action is not None and event.action != criteria.action:
-        return False
-    if criteria.occurred_from is not None and event.occurred_at < criteria.occurred_from:
-        return False
-    if criteria.occurred_till is not None and event.occurred_at >= criteria.occurred_till:
-        return False
-    if criteria.after is not None:
-        position = (event.occurred_at, event.id)
-        if criteria.order is Order.NEWEST_FIRST:
-            return position < criteria.after
-        return position > criteria.after
-    return True
+    return (
+        (criteria.user_id is None or event.user_id == criteria.user_id)
+        and (criteria.action is None or event.action == criteria.action)
+        and (criteria.occurred_from is None or event.occurred_at >= criteria.occurred_from)
+        and (criteria.occurred_till is None or event.occurred_at < criteria.occurred_till)
+        and (criteria.after is None or _beyond(event, criteria.after, criteria.order))
+    )
+
+
+def _beyond(event: Event, after: tuple[datetime, UUID], order: Order) -> bool:
+    position = (event.occurred_at, event.id)
+    return position < after if order is Order.NEWEST_FIRST else position > after
 
 
 def _view(event: Event) -> EventView:

@@ -50,4 +50,3 @@ class RegisterClientHandler:
             await uow.clients.add(client)
             await uow.commit()
         return RegisteredClient(client=client, api_key=api_key.secret)
-

@@ -91,7 +91,9 @@ def _openapi() -> OpenAPIConfig:
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-                "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                "ApiKey": SecurityScheme(
+                    type="apiKey", name="X-API-Key", security_scheme_in="header"
+                ),
             }
         ),
     )

@@ -25,7 +25,7 @@ class ClientBody(JsonBody[ClientIn]):
 
 class ClientController(Controller):
     path = "/api/clients"
-    tags = ["clients"]
+    tags = ("clients",)
 
     @post(
         "/",

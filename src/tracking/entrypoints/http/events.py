@@ -32,6 +32,7 @@ from tracking.entrypoints.http.schemas import (
     EventBatchSchema,
     EventIn,
     RecordedEvent,
+    Status,
 )
 
 MAX_BATCH_EVENTS = 1000
@@ -49,7 +50,7 @@ class EventBatchBody(JsonBody[EventBatchIn]):
 
 class EventController(Controller):
     path = "/api"
-    tags = ["events"]
+    tags = ("events",)
 
     @post(
         "/event",
@@ -68,7 +69,7 @@ class EventController(Controller):
         (result,) = (await record_events(command)).results
         if result.error is not None or result.id is None:
             raise _rejected(result.error)
-        status = "stored" if result.status == "stored" else "duplicate"
+        status: Status = "stored" if result.status == "stored" else "duplicate"
         return Response(
             RecordedEvent(id=result.id, status=status),
             status_code=201 if status == "stored" else 200,
@@ -99,7 +100,7 @@ class EventController(Controller):
             RecordEvents(client_id=principal.client_id, events=batch.events)
         )
         results = batch.results(recorded)
-        counts = {status: 0 for status in ("stored", "duplicate", "rejected")}
+        counts = dict.fromkeys(("stored", "duplicate", "rejected"), 0)
         for result in results:
             counts[result.status] += 1
         return BatchRecorded(
@@ -117,6 +118,7 @@ class EventController(Controller):
     )
     async def list_events(
         self,
+        *,
         principal: Principal,
         list_events: ListEventsHandler,
         user_id: str | None = None,

@@ -7,7 +7,7 @@ from tracking.application.queries.readiness import ReadinessHandler, ReadinessRe
 
 class HealthController(Controller):
     path = "/health"
-    tags = ["health"]
+    tags = ("health",)
 
     @get("/live", summary="The process answers")
     async def live(self) -> dict[str, str]:

@@ -75,7 +75,9 @@ def problem_response(
     return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _application_error(request: Request[Any, Any, Any], error: ApplicationError) -> Response[Problem]:
+def _application_error(
+    request: Request[Any, Any, Any], error: ApplicationError
+) -> Response[Problem]:
     headers: dict[str, str] = {}
     if error.category is Category.UNAUTHENTICATED:
         headers["WWW-Authenticate"] = f'{WWW_AUTHENTICATE}, error="invalid_token"'
@@ -85,12 +87,13 @@ def _application_error(request: Request[Any, Any, Any], error: ApplicationError)
         headers["Retry-After"] = str(error.retry_after)
     errors = list(error.errors) or None
     return problem_response(
-        request,
-        STATUS_OF[error.category], error.code, error.detail, errors=errors, headers=headers
+        request, STATUS_OF[error.category], error.code, error.detail, errors=errors, headers=headers
     )
 
 
-def _validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[Problem]:
+def _validation_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[Problem]:
     extra = error.extra if isinstance(error.extra, list) else []
     errors = [
         FieldError(field=str(item.get("key", "")), message=str(item.get("message", "")))

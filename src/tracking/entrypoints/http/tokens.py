@@ -13,7 +13,7 @@ from tracking.entrypoints.http.schemas import TokenOut
 
 class TokenController(Controller):
     path = "/api/auth"
-    tags = ["auth"]
+    tags = ("auth",)
 
     @post(
         "/token",
@@ -27,5 +27,7 @@ class TokenController(Controller):
     ) -> TokenOut:
         issued = await issue_access_token(IssueAccessToken(actor=principal))
         return TokenOut(
-            access_token=issued.access_token, token_type="Bearer", expires_in=issued.expires_in
+            access_token=issued.access_token,
+            token_type="Bearer",  # noqa: S106 - the scheme's name
+            expires_in=issued.expires_in,
         )

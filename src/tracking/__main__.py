@@ -1,0 +1,3 @@
+from tracking.entrypoints.cli import main
+
+main()
