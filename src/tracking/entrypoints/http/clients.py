@@ -3,6 +3,8 @@
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from tracking.application.commands.deactivate_client import (
     DeactivateClient,
@@ -36,7 +38,10 @@ class ClientController(Controller):
         responses=documented(400, 401, 403, 409, 415),
     )
     async def register(
-        self, data: ClientIn, principal: Principal, register_client: RegisterClientHandler
+        self,
+        data: JSONBody[ClientIn],
+        principal: NamedDependency[Principal],
+        register_client: NamedDependency[RegisterClientHandler],
     ) -> ClientWithKey:
         command = RegisterClient(
             actor=principal,
@@ -49,12 +54,16 @@ class ClientController(Controller):
 
     @get("/", summary="List clients (admin)", responses=documented(401, 403))
     async def list_all(
-        self, principal: Principal, list_clients: ListClientsHandler
+        self,
+        principal: NamedDependency[Principal],
+        list_clients: NamedDependency[ListClientsHandler],
     ) -> list[ClientView]:
         return await list_clients(ListClients(actor=principal))
 
     @get("/me", summary="The calling client", responses=documented(401))
-    async def me(self, principal: Principal, get_client: GetClientHandler) -> ClientView:
+    async def me(
+        self, principal: NamedDependency[Principal], get_client: NamedDependency[GetClientHandler]
+    ) -> ClientView:
         return await get_client(GetClient(actor=principal, client_id=principal.client_id))
 
     @get(
@@ -63,7 +72,10 @@ class ClientController(Controller):
         responses=documented(401, 404),
     )
     async def one(
-        self, client_id: UUID, principal: Principal, get_client: GetClientHandler
+        self,
+        client_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        get_client: NamedDependency[GetClientHandler],
     ) -> ClientView:
         return await get_client(GetClient(actor=principal, client_id=client_id))
 
@@ -75,7 +87,10 @@ class ClientController(Controller):
         responses=documented(401, 404),
     )
     async def rotate_key(
-        self, client_id: UUID, principal: Principal, rotate_api_key: RotateApiKeyHandler
+        self,
+        client_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        rotate_api_key: NamedDependency[RotateApiKeyHandler],
     ) -> ClientWithKey:
         rotated = await rotate_api_key(RotateApiKey(actor=principal, client_id=client_id))
         return ClientWithKey.of(rotated.client, rotated.api_key)
@@ -87,6 +102,9 @@ class ClientController(Controller):
         responses=documented(401, 403, 404, 409),
     )
     async def deactivate(
-        self, client_id: UUID, principal: Principal, deactivate_client: DeactivateClientHandler
+        self,
+        client_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        deactivate_client: NamedDependency[DeactivateClientHandler],
     ) -> None:
         await deactivate_client(DeactivateClient(actor=principal, client_id=client_id))

@@ -5,8 +5,9 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from tracking.application.commands.record_events import (
     RecordEvents,
@@ -63,7 +64,10 @@ class EventController(Controller):
         responses=documented(400, 401, 413, 415),
     )
     async def record_one(
-        self, data: EventIn, principal: Principal, record_events: RecordEventsHandler
+        self,
+        data: JSONBody[EventIn],
+        principal: NamedDependency[Principal],
+        record_events: NamedDependency[RecordEventsHandler],
     ) -> Response[RecordedEvent]:
         command = RecordEvents(client_id=principal.client_id, events=[new_event(data)])
         (result,) = (await record_events(command)).results
@@ -88,7 +92,10 @@ class EventController(Controller):
         responses=documented(400, 401, 413, 415),
     )
     async def record_batch(
-        self, data: EventBatchIn, principal: Principal, record_events: RecordEventsHandler
+        self,
+        data: JSONBody[EventBatchIn],
+        principal: NamedDependency[Principal],
+        record_events: NamedDependency[RecordEventsHandler],
     ) -> BatchRecorded:
         if len(data.events) > MAX_BATCH_EVENTS:
             raise HTTPException(
@@ -119,20 +126,22 @@ class EventController(Controller):
     async def list_events(
         self,
         *,
-        principal: Principal,
-        list_events: ListEventsHandler,
-        user_id: str | None = None,
-        action: str | None = None,
+        principal: NamedDependency[Principal],
+        list_events: NamedDependency[ListEventsHandler],
+        user_id: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
         occurred_from: Annotated[
-            datetime | None, Parameter(query="from", description="Inclusive, RFC 3339.")
+            datetime | None, QueryParameter(name="from", description="Inclusive, RFC 3339.")
         ] = None,
         occurred_till: Annotated[
-            datetime | None, Parameter(query="till", description="Exclusive, RFC 3339.")
+            datetime | None, QueryParameter(name="till", description="Exclusive, RFC 3339.")
         ] = None,
-        order: Order = Order.NEWEST_FIRST,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Parameter(description="`next_cursor` of a page.")] = None,
-        client_id: Annotated[UUID | None, Parameter(description="Admins only.")] = None,
+        order: FromQuery[Order] = Order.NEWEST_FIRST,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: Annotated[
+            str | None, QueryParameter(description="`next_cursor` of the previous page.")
+        ] = None,
+        client_id: Annotated[UUID | None, QueryParameter(description="Admins only.")] = None,
     ) -> EventPage:
         query = ListEvents(
             actor=principal,

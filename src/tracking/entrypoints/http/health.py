@@ -1,6 +1,7 @@
 """Health routes for load balancers and Kubernetes probes; no authentication."""
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from tracking.application.queries.readiness import ReadinessHandler, ReadinessReport
 
@@ -14,6 +15,8 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="Every dependency answers (200) or not (503)")
-    async def ready(self, readiness: ReadinessHandler) -> Response[ReadinessReport]:
+    async def ready(
+        self, readiness: NamedDependency[ReadinessHandler]
+    ) -> Response[ReadinessReport]:
         report = await readiness()
         return Response(report, status_code=200 if report.ready else 503)

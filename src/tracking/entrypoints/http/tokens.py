@@ -1,6 +1,7 @@
 """Token route: exchange an API key for a short-lived JWT."""
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
 
 from tracking.application.commands.issue_access_token import (
     IssueAccessToken,
@@ -23,7 +24,9 @@ class TokenController(Controller):
         responses=documented(401),
     )
     async def token(
-        self, principal: Principal, issue_access_token: IssueAccessTokenHandler
+        self,
+        principal: NamedDependency[Principal],
+        issue_access_token: NamedDependency[IssueAccessTokenHandler],
     ) -> TokenOut:
         issued = await issue_access_token(IssueAccessToken(actor=principal))
         return TokenOut(
