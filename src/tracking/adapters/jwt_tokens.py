@@ -46,10 +46,13 @@ class PyJwtTokenCodec(TokenCodec):
                 algorithms=[_ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": _REQUIRED_CLAIMS},
+                # Expiry is checked below against our clock, the one time source.
+                options={"require": _REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
             )
-            return UUID(claims["sub"])
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("token_expired", "the token has expired") from None
+            client_id = UUID(claims["sub"])
+            expires = float(claims["exp"])
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise Unauthenticated("invalid_token", "the token is not valid") from None
+        if expires <= self._clock.now().timestamp():
+            raise Unauthenticated("token_expired", "the token has expired")
+        return client_id

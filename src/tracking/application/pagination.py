@@ -3,6 +3,7 @@
 import base64
 import binascii
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -10,7 +11,7 @@ import msgspec
 from tracking.application.errors import FieldError, InvalidInput
 from tracking.application.views import Order
 
-_Position = tuple[str, datetime, UUID]
+_Position = tuple[str, Annotated[datetime, msgspec.Meta(tz=True)], UUID]
 
 
 def encode_cursor(order: Order, occurred_at: datetime, id_: UUID) -> str:

@@ -11,6 +11,7 @@ USER_ID_MAX_LENGTH = 128
 ACTION_MAX_LENGTH = 64
 METADATA_MAX_BYTES = 16 * 1024
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+_INT_WITH_TOO_MANY_DIGITS = 10**USER_ID_MAX_LENGTH
 
 _ACTION = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{ACTION_MAX_LENGTH}}}")
 # A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
@@ -58,7 +59,10 @@ def user_id_of(value: str | int) -> str:
     """A user id is a string of 1-128 characters; a JSON integer is kept as its decimal string."""
     if isinstance(value, bool):
         raise RuleViolation("invalid_user_id", "user_id", "must be a string or an integer")
-    text = str(value) if isinstance(value, int) else value
+    if isinstance(value, int):
+        text = "" if abs(value) >= _INT_WITH_TOO_MANY_DIGITS else str(value)
+    else:
+        text = value
     if not 1 <= len(text) <= USER_ID_MAX_LENGTH:
         raise RuleViolation(
             "invalid_user_id", "user_id", f"must be 1 to {USER_ID_MAX_LENGTH} characters long"

@@ -9,7 +9,6 @@ from typing import TypeVar
 from uuid import UUID
 
 import click
-import uvicorn
 
 from tracking.application.commands.register_client import RegisterClient
 from tracking.application.commands.rotate_api_key import RotateApiKey
@@ -19,6 +18,7 @@ from tracking.application.queries.list_clients import ListClients
 from tracking.bootstrap import Container, build_container
 from tracking.domain.clients import DEFAULT_RATE_LIMIT_PER_MINUTE, Role
 from tracking.entrypoints.http.app import create_app
+from tracking.entrypoints.server import serve_http
 from tracking.settings import Settings, SettingsError, load_settings, unknown_variables
 
 T = TypeVar("T")
@@ -53,15 +53,7 @@ def serve(host: str | None, port: int | None, workers: int, storage: str | None)
             "this process and stop working when it stops",
             err=True,
         )
-    app = create_app(build_container(settings))
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=settings.access_log,
-        timeout_graceful_shutdown=10,
-    )
+    serve_http(create_app(build_container(settings)), settings)
 
 
 @main.group()

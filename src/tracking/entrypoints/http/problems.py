@@ -96,12 +96,23 @@ def _validation_error(
 ) -> Response[Problem]:
     extra = error.extra if isinstance(error.extra, list) else []
     errors = [
-        FieldError(field=str(item.get("key", "")), message=str(item.get("message", "")))
+        FieldError(
+            field=_public_name(request, str(item.get("key", ""))),
+            message=str(item.get("message", "")),
+        )
         for item in extra
         if isinstance(item, dict)
     ]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or error.detail
     return problem_response(request, 400, "invalid_request", detail, errors=errors)
+
+
+def _public_name(request: Request[Any, Any, Any], key: str) -> str:
+    """Litestar names a bad parameter by its Python name (`occurred_from`); the caller sent it
+    by its public one (`from`)."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    public = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+    return public if isinstance(public, str) else key
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:

@@ -1,0 +1,100 @@
+"""The client ports' contract: every storage adapter must pass the same tests."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from tests.integration.storage import Storage
+from tracking.application.principal import CredentialKind
+from tracking.domain.clients import ApiKey, Client, Role
+
+T0 = datetime(2025, 10, 23, 12, 0, tzinfo=UTC)
+
+
+def client(name: str, role: Role = Role.CLIENT, at: datetime = T0) -> tuple[Client, ApiKey]:
+    key = ApiKey.generate()
+    registered = Client.register(
+        id=uuid4(),
+        name=name,
+        role=role,
+        rate_limit_per_minute=60,
+        created_at=at,
+        api_key=key,
+    )
+    return registered, key
+
+
+async def save(storage: Storage, *clients: Client) -> None:
+    async with storage.uow() as uow:
+        for each in clients:
+            await uow.clients.save(each)
+        await uow.commit()
+
+
+async def test_a_client_is_found_by_id_name_and_key(storage: Storage) -> None:
+    shop, key = client(f"shop-{uuid4()}")
+    async with storage.uow() as uow:
+        await uow.clients.add(shop)
+        await uow.commit()
+
+    async with storage.uow() as uow:
+        assert await uow.clients.get(shop.id) == shop
+        assert await uow.clients.get_by_name(shop.name) == shop
+        assert await uow.clients.get_by_key_hash(key.digest) == shop
+        assert await uow.clients.get_by_key_hash(ApiKey.generate().digest) is None
+
+
+async def test_a_rotated_key_replaces_the_old_one(storage: Storage) -> None:
+    shop, old = client(f"shop-{uuid4()}")
+    await save(storage, shop)
+    new = ApiKey.generate()
+    await save(storage, shop.with_key(new))
+
+    assert await storage.clients.principal_for_key(old.digest) is None
+    principal = await storage.clients.principal_for_key(new.digest)
+    assert principal is not None
+    assert (principal.client_id, principal.credential) == (shop.id, CredentialKind.API_KEY)
+
+
+async def test_an_inactive_client_has_no_principal(storage: Storage) -> None:
+    shop, key = client(f"shop-{uuid4()}")
+    await save(storage, shop.deactivated())
+
+    assert await storage.clients.principal_for_key(key.digest) is None
+    assert await storage.clients.principal_for_token(shop.id) is None
+    view = await storage.clients.get(shop.id)
+    assert view is not None
+    assert not view.active
+
+
+async def test_changes_without_commit_are_discarded(storage: Storage) -> None:
+    shop, _ = client(f"shop-{uuid4()}")
+    async with storage.uow() as uow:
+        await uow.clients.add(shop)
+        assert await uow.clients.get(shop.id) == shop
+
+    async with storage.uow() as uow:
+        assert await uow.clients.get(shop.id) is None
+    assert await storage.clients.get(shop.id) is None
+
+
+async def test_active_admins_are_counted(storage: Storage) -> None:
+    async with storage.uow() as uow:
+        before = await uow.clients.count_active_admins()
+    admin, _ = client(f"admin-{uuid4()}", Role.ADMIN)
+    retired, _ = client(f"admin-{uuid4()}", Role.ADMIN)
+    await save(storage, admin, retired.deactivated(), client(f"shop-{uuid4()}")[0])
+
+    async with storage.uow() as uow:
+        assert await uow.clients.count_active_admins() == before + 1
+
+
+async def test_clients_are_listed_oldest_first_without_keys(storage: Storage) -> None:
+    later, _ = client(f"later-{uuid4()}", at=T0 + timedelta(days=1))
+    earlier, key = client(f"earlier-{uuid4()}")
+    await save(storage, later, earlier)
+
+    views = [v for v in await storage.clients.list_all() if v.id in {later.id, earlier.id}]
+
+    assert [v.id for v in views] == [earlier.id, later.id]
+    assert views[0].api_key_prefix == key.display_prefix
+    assert not hasattr(views[0], "api_key_hash")

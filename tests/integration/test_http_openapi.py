@@ -1,0 +1,97 @@
+"""The OpenAPI document and the interactive docs: served without a credential, and complete."""
+
+from typing import Any
+
+from tests.integration.http_helpers import Http
+
+ROUTES = {
+    ("/api/event", "post"),
+    ("/api/events", "post"),
+    ("/api/events", "get"),
+    ("/api/auth/token", "post"),
+    ("/api/clients", "post"),
+    ("/api/clients", "get"),
+    ("/api/clients/me", "get"),
+    ("/api/clients/{client_id}", "get"),
+    ("/api/clients/{client_id}", "delete"),
+    ("/api/clients/{client_id}/rotate-key", "post"),
+    ("/health/live", "get"),
+    ("/health/ready", "get"),
+}
+
+
+async def document(http: Http) -> dict[str, Any]:
+    answer = await http.get("/schema/openapi.json")
+    assert answer.status_code == 200
+    doc: dict[str, Any] = answer.json()
+    return doc
+
+
+def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" not in schema:
+        return schema
+    name = schema["$ref"].removeprefix("#/components/schemas/")
+    resolved: dict[str, Any] = doc["components"]["schemas"][name]
+    return resolved
+
+
+async def test_the_document_lists_every_route(http: Http) -> None:
+    doc = await document(http)
+
+    listed = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert listed >= ROUTES
+
+
+async def test_the_document_has_both_security_schemes_on_api_routes(http: Http) -> None:
+    doc = await document(http)
+
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["BearerToken"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["ApiKey"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}
+    for path, method in ROUTES:
+        security = doc["paths"][path][method].get("security")
+        expected: list[dict[str, list[str]]] | None = (
+            [{"BearerToken": []}, {"ApiKey": []}] if path.startswith("/api/") else None
+        )
+        assert security == expected, (path, method)
+
+
+async def test_a_documented_400_refers_to_the_problem_schema(http: Http) -> None:
+    doc = await document(http)
+
+    for path, method in [("/api/event", "post"), ("/api/events", "get"), ("/api/events", "post")]:
+        answer = doc["paths"][path][method]["responses"]["400"]
+        schema = answer["content"]["application/problem+json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Problem"}
+    problem = doc["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+
+
+async def test_the_batch_body_shows_the_event_fields(http: Http) -> None:
+    doc = await document(http)
+
+    body = doc["paths"]["/api/events"]["post"]["requestBody"]["content"]["application/json"]
+    batch = resolve(doc, body["schema"])
+    events = batch["properties"]["events"]
+    item = resolve(doc, events["items"])
+    assert (events["minItems"], events["maxItems"]) == (1, 1000)
+    assert set(item["properties"]) == {"id", "user_id", "action", "occurred_at", "metadata"}
+    assert set(item["required"]) == {"user_id", "action"}
+
+
+async def test_the_single_event_body_shows_the_same_fields(http: Http) -> None:
+    doc = await document(http)
+
+    body = doc["paths"]["/api/event"]["post"]["requestBody"]["content"]["application/json"]
+    item = resolve(doc, body["schema"])
+    assert set(item["properties"]) == {"id", "user_id", "action", "occurred_at", "metadata"}
+
+
+async def test_the_interactive_docs_are_served(http: Http) -> None:
+    swagger = await http.get("/schema/swagger")
+    redoc = await http.get("/schema")
+
+    assert swagger.status_code == 200
+    assert "swagger-ui" in swagger.text
+    assert redoc.status_code == 200
+    assert "redoc" in redoc.text.lower()

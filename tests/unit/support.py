@@ -1,0 +1,80 @@
+"""Plain helpers for unit tests: an in-memory installation built by hand, and its callers."""
+
+from datetime import timedelta
+from uuid import UUID
+
+from tracking.adapters.jwt_tokens import PyJwtTokenCodec
+from tracking.adapters.memory.read_models import InMemoryClientReadModel
+from tracking.adapters.memory.store import InMemoryStore
+from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.commands.record_events import NewEvent, RecordEvents, RecordEventsHandler
+from tracking.application.commands.register_client import (
+    RegisterClient,
+    RegisterClientHandler,
+    RegisteredClient,
+)
+from tracking.application.ports import Clock, UnitOfWorkFactory
+from tracking.application.principal import CredentialKind, Principal
+from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
+from tracking.domain.clients import Client, Role
+
+JWT_SECRET = "unit-test-secret-" + "x" * 64
+ISSUER = "tracking"
+AUDIENCE = "tracking-api"
+TOKEN_TTL = timedelta(minutes=15)
+STRONG_KEY = "trk_" + "K" * 43
+OTHER_STRONG_KEY = "trk_" + "L" * 43
+
+
+def uow_factory(store: InMemoryStore) -> UnitOfWorkFactory:
+    return lambda: InMemoryUnitOfWork(store)
+
+
+def codec(
+    clock: Clock | None = None,
+    *,
+    secret: str = JWT_SECRET,
+    issuer: str = ISSUER,
+    audience: str = AUDIENCE,
+    ttl: timedelta = TOKEN_TTL,
+) -> PyJwtTokenCodec:
+    """Tokens are checked against the real time, so by default they are issued at it."""
+    return PyJwtTokenCodec(
+        secret=secret,
+        issuer=issuer,
+        audience=audience,
+        ttl=ttl,
+        clock=clock or SystemClock(),
+    )
+
+
+def authenticator(store: InMemoryStore) -> AuthenticateHandler:
+    return AuthenticateHandler(InMemoryClientReadModel(store), codec())
+
+
+async def authenticate_key(store: InMemoryStore, api_key: str) -> Principal:
+    return await authenticator(store)(Authenticate(api_key=api_key))
+
+
+def principal_of(client: Client, credential: CredentialKind = CredentialKind.API_KEY) -> Principal:
+    return Principal(client_id=client.id, role=client.role, credential=credential)
+
+
+async def register(
+    store: InMemoryStore, name: str, role: Role = Role.CLIENT, clock: Clock | None = None
+) -> RegisteredClient:
+    handler = RegisterClientHandler(uow_factory(store), clock or SystemClock(), UuidV7Generator())
+    return await handler(RegisterClient(actor=Principal.operator(), name=name, role=role))
+
+
+def recorder(store: InMemoryStore, clock: Clock) -> RecordEventsHandler:
+    return RecordEventsHandler(uow_factory(store), clock, UuidV7Generator())
+
+
+async def record(
+    store: InMemoryStore, clock: Clock, client_id: UUID, events: list[NewEvent]
+) -> None:
+    """Seeds events for a client; every one of them must be stored."""
+    recorded = await recorder(store, clock)(RecordEvents(client_id=client_id, events=events))
+    assert recorded.count("stored") == len(events), recorded

@@ -1,0 +1,66 @@
+"""RotateApiKey: the new key works at once and the old one stops working at once."""
+
+from uuid import uuid4
+
+import pytest
+
+from tests.unit.support import authenticate_key, principal_of, register
+from tracking.adapters.memory.store import InMemoryStore
+from tracking.application.commands.rotate_api_key import RotateApiKey, RotateApiKeyHandler
+from tracking.application.errors import NotFound, Unauthenticated
+from tracking.application.ports import UnitOfWorkFactory
+from tracking.application.principal import Principal
+from tracking.domain.clients import Role
+
+
+@pytest.fixture
+def handler(uow: UnitOfWorkFactory) -> RotateApiKeyHandler:
+    return RotateApiKeyHandler(uow)
+
+
+async def test_an_admin_rotates_a_key_so_only_the_new_one_authenticates(
+    handler: RotateApiKeyHandler, store: InMemoryStore
+) -> None:
+    admin = (await register(store, "ops", Role.ADMIN)).client
+    acme = await register(store, "acme")
+
+    rotated = await handler(RotateApiKey(actor=principal_of(admin), client_id=acme.client.id))
+
+    assert rotated.api_key != acme.api_key
+    assert (await authenticate_key(store, rotated.api_key)).client_id == acme.client.id
+    with pytest.raises(Unauthenticated) as refused:
+        await authenticate_key(store, acme.api_key)
+    assert refused.value.code == "invalid_api_key"
+
+
+async def test_a_client_may_rotate_its_own_key(
+    handler: RotateApiKeyHandler, store: InMemoryStore
+) -> None:
+    acme = await register(store, "acme")
+
+    rotated = await handler(RotateApiKey(actor=principal_of(acme.client), client_id=acme.client.id))
+
+    assert rotated.client.id == acme.client.id
+    assert (await authenticate_key(store, rotated.api_key)).client_id == acme.client.id
+    with pytest.raises(Unauthenticated):
+        await authenticate_key(store, acme.api_key)
+
+
+async def test_a_client_rotating_another_clients_key_finds_nothing_and_changes_nothing(
+    handler: RotateApiKeyHandler, store: InMemoryStore
+) -> None:
+    acme = await register(store, "acme")
+    other = await register(store, "other")
+
+    with pytest.raises(NotFound) as refused:
+        await handler(RotateApiKey(actor=principal_of(acme.client), client_id=other.client.id))
+
+    assert refused.value.code == "client_not_found"
+    assert (await authenticate_key(store, other.api_key)).client_id == other.client.id
+
+
+async def test_rotating_an_unknown_client_is_not_found(handler: RotateApiKeyHandler) -> None:
+    with pytest.raises(NotFound) as refused:
+        await handler(RotateApiKey(actor=Principal.operator(), client_id=uuid4()))
+
+    assert refused.value.code == "client_not_found"

@@ -1,0 +1,140 @@
+"""Settings: TRACKING_* variables, checked once, with one-line errors that name the variable."""
+
+import pytest
+
+from tracking.settings import Settings, SettingsError, load_settings, unknown_variables
+
+SECRET = "a-secret-that-must-never-be-printed"
+
+
+def test_no_variables_give_the_defaults() -> None:
+    settings = load_settings({})
+
+    assert settings == Settings()
+    assert (settings.storage, settings.http_host, settings.http_port) == (
+        "memory",
+        "127.0.0.1",
+        8000,
+    )
+    assert (settings.jwt_issuer, settings.jwt_audience, settings.jwt_ttl_seconds) == (
+        "tracking",
+        "tracking-api",
+        900,
+    )
+    assert (settings.jwt_secret, settings.admin_api_key) == (None, None)
+    assert (settings.log_level, settings.access_log) == ("INFO", False)
+
+
+def test_variables_are_read_and_converted() -> None:
+    settings = load_settings(
+        {
+            "TRACKING_HTTP_HOST": "10.0.0.1",
+            "TRACKING_HTTP_PORT": "9000",
+            "TRACKING_JWT_TTL_SECONDS": "60",
+            "TRACKING_JWT_SECRET": "j" * 32,
+            "TRACKING_LOG_LEVEL": "DEBUG",
+            "TRACKING_ACCESS_LOG": "true",
+            "OTHER_HTTP_PORT": "1",
+        }
+    )
+
+    assert (settings.http_host, settings.http_port, settings.jwt_ttl_seconds) == (
+        "10.0.0.1",
+        9000,
+        60,
+    )
+    assert (settings.jwt_secret, settings.log_level, settings.access_log) == (
+        "j" * 32,
+        "DEBUG",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TRACKING_HTTP_PORT", "abc"),
+        ("TRACKING_HTTP_PORT", "0"),
+        ("TRACKING_HTTP_PORT", "65536"),
+        ("TRACKING_STORAGE", "x"),
+        ("TRACKING_JWT_SECRET", "too-short"),
+        ("TRACKING_JWT_TTL_SECONDS", "5"),
+        ("TRACKING_JWT_TTL_SECONDS", "86401"),
+        ("TRACKING_LOG_LEVEL", "LOUD"),
+        ("TRACKING_ACCESS_LOG", "maybe"),
+        ("TRACKING_JWT_ISSUER", ""),
+    ],
+)
+def test_a_bad_value_is_an_error_that_starts_with_the_variables_name(
+    variable: str, value: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({variable: value})
+
+    message = str(refused.value)
+    assert message.startswith(f"{variable}: ")
+    assert "\n" not in message
+
+
+def test_a_secret_too_short_is_refused_without_showing_it() -> None:
+    short = "short-secret-value"
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"TRACKING_JWT_SECRET": short})
+
+    assert short not in str(refused.value)
+
+
+@pytest.mark.parametrize("override", [{"jwt_secret": 12345}, {"admin_api_key": ["trk_abc"]}])
+def test_a_secret_of_the_wrong_type_is_refused_without_showing_it(
+    override: dict[str, object],
+) -> None:
+    [(name, value)] = override.items()
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings({}, **override)
+
+    assert str(refused.value).startswith(f"TRACKING_{name.upper()}: ")
+    assert str(value) not in str(refused.value)
+    assert repr(value) not in str(refused.value)
+
+
+def test_secrets_never_appear_in_another_variables_error() -> None:
+    environ = {
+        "TRACKING_JWT_SECRET": SECRET,
+        "TRACKING_ADMIN_API_KEY": "trk_" + SECRET,
+        "TRACKING_HTTP_PORT": "abc",
+    }
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ)
+
+    assert str(refused.value).startswith("TRACKING_HTTP_PORT: ")
+    assert SECRET not in str(refused.value)
+
+
+def test_overrides_beat_the_environment_and_none_overrides_nothing() -> None:
+    environ = {"TRACKING_HTTP_PORT": "9000", "TRACKING_LOG_LEVEL": "ERROR"}
+
+    settings = load_settings(environ, http_port=9100, log_level=None)
+
+    assert (settings.http_port, settings.log_level) == (9100, "ERROR")
+
+
+def test_a_bad_override_is_reported_like_a_bad_variable() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"TRACKING_HTTP_PORT": "9000"}, http_port=0)
+
+    assert str(refused.value).startswith("TRACKING_HTTP_PORT: ")
+
+
+def test_unknown_variables_lists_only_tracking_names_that_are_no_setting() -> None:
+    environ = {
+        "TRACKING_TYPO": "1",
+        "TRACKING_HTTP_PROT": "8000",
+        "TRACKING_HTTP_PORT": "8000",
+        "TRACKING_TEST_DATABASE_URL": "postgresql://x",
+        "HOME": "/root",
+    }
+
+    assert unknown_variables(environ) == ["TRACKING_HTTP_PROT", "TRACKING_TYPO"]
