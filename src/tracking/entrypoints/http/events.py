@@ -7,6 +7,7 @@ from uuid import UUID
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from tracking.application.commands.record_events import (
@@ -61,7 +62,10 @@ class EventController(Controller):
         summary="Record one event",
         description="201 when stored; 200 with status `duplicate` when this id was already "
         "stored for the caller (a safe retry).",
-        responses=documented(400, 401, 413, 415),
+        responses={
+            200: ResponseSpec(RecordedEvent, description="Already stored: a safe retry"),
+            **documented(400, 401, 413, 415),
+        },
     )
     async def record_one(
         self,
