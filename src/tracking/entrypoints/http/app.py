@@ -3,14 +3,10 @@
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from importlib.metadata import version
 from typing import Any
 
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 
 from tracking.application.commands.ensure_admin import AdminChange, EnsureAdmin
 from tracking.bootstrap import Container
@@ -18,6 +14,7 @@ from tracking.entrypoints.http.auth import ApiAuthentication, provide_principal
 from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
 from tracking.entrypoints.http.health import HealthController
+from tracking.entrypoints.http.openapi import openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.request_id import add_request_id
 from tracking.entrypoints.http.tokens import TokenController
@@ -51,7 +48,7 @@ def create_app(container: Container) -> Litestar:
         middleware=[ApiAuthentication(container.authenticate())],
         before_send=[add_request_id],
         lifespan=[_admin_ensured(container)],
-        openapi_config=_openapi(),
+        openapi_config=openapi_config(),
         request_max_body_size=MAX_BATCH_BYTES,
         logging_config=None,
     )
@@ -77,23 +74,3 @@ def _admin_ensured(container: Container) -> Callable[[Litestar], Any]:
         yield
 
     return lifespan
-
-
-def _openapi() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="tracking",
-        version=version("tracking"),
-        description="Records what the users of our clients' applications do, exactly once. "
-        "Every /api route takes `Authorization: Bearer <JWT>` or `X-API-Key: <key>`; errors "
-        "are application/problem+json (RFC 9457) with a stable `code`.",
-        path="/schema",
-        render_plugins=[RedocRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
-        components=Components(
-            security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-                "ApiKey": SecurityScheme(
-                    type="apiKey", name="X-API-Key", security_scheme_in="header"
-                ),
-            }
-        ),
-    )

@@ -17,7 +17,7 @@ from tracking.application.queries.get_client import GetClient, GetClientHandler
 from tracking.application.queries.list_clients import ListClients, ListClientsHandler
 from tracking.application.views import ClientView
 from tracking.entrypoints.http.body import JsonBody
-from tracking.entrypoints.http.problems import documented
+from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import ClientIn, ClientWithKey
 
 

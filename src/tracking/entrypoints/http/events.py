@@ -27,7 +27,7 @@ from tracking.application.queries.list_events import (
 from tracking.application.views import Order
 from tracking.entrypoints.http.batch import DecodedBatch, new_event
 from tracking.entrypoints.http.body import JsonBody
-from tracking.entrypoints.http.problems import documented
+from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import (
     BatchRecorded,
     EventBatchIn,

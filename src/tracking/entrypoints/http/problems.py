@@ -7,8 +7,6 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
 from tracking.application.errors import ApplicationError, Category, FieldError, Unavailable
@@ -146,48 +144,4 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected_error,
-}
-
-
-def documented(*statuses: int) -> dict[int, ResponseSpec]:
-    """The problem answers a route can give, for its OpenAPI description."""
-    return {
-        status: ResponseSpec(
-            data_container=Problem,
-            description=HTTPStatus(status).phrase,
-            media_type=MEDIA_TYPE,
-            generate_examples=False,
-            examples=[Example(summary=_EXAMPLES[status].code, value=_EXAMPLES[status])],
-        )
-        for status in statuses
-    }
-
-
-def _example(
-    status: int, code: str, detail: str, errors: list[FieldError] | None = None
-) -> Problem:
-    return Problem(
-        type=f"urn:tracking:problem:{code}",
-        title=HTTPStatus(status).phrase,
-        status=status,
-        detail=detail,
-        code=code,
-        request_id="5f0c9e3cf0a44c1c9d0c8c59b2d2d1f4",
-        errors=errors,
-    )
-
-
-_EXAMPLES = {
-    400: _example(
-        400,
-        "invalid_action",
-        "action must be 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', ':' or '-'",
-        [FieldError(field="action", message="must be 1 to 64 characters of ...")],
-    ),
-    401: _example(401, "invalid_api_key", "the API key is not valid"),
-    403: _example(403, "admin_required", "only an admin may register clients"),
-    404: _example(404, "client_not_found", "no client 01a1fc8f-df24-74da-a0f6-729d4a872e26"),
-    409: _example(409, "client_name_taken", "a client named 'shop' exists"),
-    413: _example(413, "payload_too_large", "a batch holds at most 1000 events, not 1200"),
-    415: _example(415, "unsupported_media_type", "send the body as Content-Type: application/json"),
 }

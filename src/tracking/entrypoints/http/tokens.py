@@ -8,7 +8,7 @@ from tracking.application.commands.issue_access_token import (
     IssueAccessTokenHandler,
 )
 from tracking.application.principal import Principal
-from tracking.entrypoints.http.problems import documented
+from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import TokenOut
 
 
