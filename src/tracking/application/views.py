@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.domain.clients import Role
+from tracking.domain.clients import Client, Role
 
 
 class Order(StrEnum):
@@ -38,6 +38,8 @@ class EventCriteria(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ClientView(msgspec.Struct, frozen=True, kw_only=True):
+    """A client as anyone may see it: never its key, nor the key's hash."""
+
     id: UUID
     name: str
     role: Role
@@ -45,3 +47,15 @@ class ClientView(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     created_at: datetime
     api_key_prefix: str
+
+
+def client_view(client: Client) -> ClientView:
+    return ClientView(
+        id=client.id,
+        name=client.name,
+        role=client.role,
+        rate_limit_per_minute=client.rate_limit_per_minute,
+        active=client.active,
+        created_at=client.created_at,
+        api_key_prefix=client.api_key_prefix,
+    )

@@ -8,7 +8,13 @@ import msgspec
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.ports import ClientReadModel, EventReadModel
 from tracking.application.principal import CredentialKind, Principal
-from tracking.application.views import ClientView, EventCriteria, EventView, Order
+from tracking.application.views import (
+    ClientView,
+    EventCriteria,
+    EventView,
+    Order,
+    client_view,
+)
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
 
@@ -58,11 +64,11 @@ class InMemoryClientReadModel(ClientReadModel):
 
     async def get(self, client_id: UUID) -> ClientView | None:
         client = self._store.clients.get(client_id)
-        return None if client is None else _client_view(client)
+        return None if client is None else client_view(client)
 
     async def list_all(self) -> list[ClientView]:
         clients = sorted(self._store.clients.values(), key=lambda c: (c.created_at, c.id))
-        return [_client_view(client) for client in clients]
+        return [client_view(client) for client in clients]
 
     async def principal_for_key(self, api_key_hash: str) -> Principal | None:
         client = self._store.client_with_key(api_key_hash)
@@ -76,15 +82,3 @@ def _principal(client: Client | None, credential: CredentialKind) -> Principal |
     if client is None or not client.active:
         return None
     return Principal(client_id=client.id, role=client.role, credential=credential)
-
-
-def _client_view(client: Client) -> ClientView:
-    return ClientView(
-        id=client.id,
-        name=client.name,
-        role=client.role,
-        rate_limit_per_minute=client.rate_limit_per_minute,
-        active=client.active,
-        created_at=client.created_at,
-        api_key_prefix=client.api_key_prefix,
-    )

@@ -7,7 +7,7 @@ from uuid import UUID
 import msgspec
 
 from tracking.application.commands.record_events import ItemResult
-from tracking.application.views import ClientView
+from tracking.application.views import ClientView, client_view
 from tracking.domain.clients import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
     MAX_RATE_LIMIT_PER_MINUTE,
@@ -96,16 +96,7 @@ class ClientWithKey(ClientView, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, client: Client, api_key: str) -> "ClientWithKey":
-        return cls(
-            id=client.id,
-            name=client.name,
-            role=client.role,
-            rate_limit_per_minute=client.rate_limit_per_minute,
-            active=client.active,
-            created_at=client.created_at,
-            api_key_prefix=client.api_key_prefix,
-            api_key=api_key,
-        )
+        return cls(**msgspec.structs.asdict(client_view(client)), api_key=api_key)
 
 
 class TokenOut(msgspec.Struct, frozen=True, kw_only=True):
