@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from dependency_injector import containers, providers
 
+from tracking.adapters.event_writers import GroupCommitEventWriter
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
@@ -50,7 +51,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
-    record_events = providers.Singleton(RecordEventsHandler, uow=uow.provider, clock=clock, ids=ids)
+    event_writer = providers.Singleton(GroupCommitEventWriter, uow=uow.provider)
+    record_events = providers.Singleton(
+        RecordEventsHandler, writer=event_writer, clock=clock, ids=ids
+    )
     register_client = providers.Singleton(
         RegisterClientHandler, uow=uow.provider, clock=clock, ids=ids
     )

@@ -26,10 +26,11 @@ def event(client_id: UUID, *, at: datetime = T0, user_id: str = "u1", action: st
 
 
 async def add(storage: Storage, events: list[Event]) -> set[UUID]:
+    """The ids stored (the events of one call belong to one client here)."""
     async with storage.uow() as uow:
         stored = await uow.events.add_new(events)
         await uow.commit()
-    return stored
+    return {event_id for _, event_id in stored}
 
 
 async def test_new_events_are_stored_and_listed_back_with_their_metadata(storage: Storage) -> None:

@@ -1,12 +1,12 @@
 """Errors as problem+json, request ids on every answer, health probes, a 500 that says little."""
 
 from collections.abc import Sequence
-from uuid import UUID
 
 import pytest
 
 from tests.integration.http_helpers import PROBLEM, Http, Tenant, assert_problem, event
 from tracking.adapters.memory.unit_of_work import InMemoryEventRepository
+from tracking.application.ports import EventKey
 from tracking.application.queries.list_events import ListEvents, ListEventsHandler
 from tracking.domain.events import Event
 
@@ -86,17 +86,18 @@ async def test_an_unexpected_failure_is_a_500_problem_without_internals(
         assert leak not in answer.text
 
 
-async def test_a_write_that_fails_mid_transaction_is_a_500_and_stores_nothing(
+async def test_a_write_that_fails_mid_transaction_is_a_503_to_retry_and_stores_nothing(
     http: Http, tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(self: InMemoryEventRepository, events: Sequence[Event]) -> set[UUID]:
+    async def broken(self: InMemoryEventRepository, events: Sequence[Event]) -> set[EventKey]:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(InMemoryEventRepository, "add_new", broken)
 
     answer = await http.post("/api/event", headers=tenant_a.headers, json=event())
 
-    assert_problem(answer, 500, "internal_error")
+    assert_problem(answer, 503, "storage_unavailable")
+    assert answer.headers["retry-after"] == "1"
     assert "disk on fire" not in answer.text
     listed = await http.get("/api/events", headers=tenant_a.headers)
     assert listed.json()["events"] == []

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from uuid import UUID
 
+from tracking.adapters.event_writers import GroupCommitEventWriter
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
@@ -69,7 +70,8 @@ async def register(
 
 
 def recorder(store: InMemoryStore, clock: Clock) -> RecordEventsHandler:
-    return RecordEventsHandler(uow_factory(store), clock, UuidV7Generator())
+    writer = GroupCommitEventWriter(uow_factory(store))
+    return RecordEventsHandler(writer, clock, UuidV7Generator())
 
 
 async def record(

@@ -26,11 +26,22 @@ class IdGenerator(Protocol):
         ...
 
 
-class EventRepository(Protocol):
-    async def add_new(self, events: Sequence[Event]) -> set[UUID]:
-        """Stores each event whose `(client_id, id)` is not stored yet; returns the ids stored.
+EventKey = tuple[UUID, UUID]
+"""An event's identity: `(client_id, id)`. Ids are unique per client, not across clients."""
 
-        A concurrent transaction adding the same id makes this one wait, then skip it."""
+
+class EventRepository(Protocol):
+    async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
+        """Stores each event whose key is not stored yet; returns the keys it stored.
+
+        A concurrent transaction adding the same key makes this one wait, then skip it."""
+        ...
+
+
+class EventWriter(Protocol):
+    async def write(self, events: Sequence[Event]) -> set[EventKey]:
+        """Stores each event whose key is not stored yet and returns the keys it stored, only
+        once they are committed: a caller may acknowledge them as durable."""
         ...
 
 

@@ -6,7 +6,7 @@ from typing import Self
 from uuid import UUID
 
 from tracking.adapters.memory.store import InMemoryStore
-from tracking.application.ports import ClientRepository, EventRepository, UnitOfWork
+from tracking.application.ports import ClientRepository, EventKey, EventRepository, UnitOfWork
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
 
@@ -14,16 +14,16 @@ from tracking.domain.events import Event
 class InMemoryEventRepository(EventRepository):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self.pending: dict[tuple[UUID, UUID], Event] = {}
+        self.pending: dict[EventKey, Event] = {}
 
-    async def add_new(self, events: Sequence[Event]) -> set[UUID]:
-        stored: set[UUID] = set()
+    async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
+        stored: set[EventKey] = set()
         for event in events:
             key = (event.client_id, event.id)
             if key in self.pending or event.id in self._store.events_of(event.client_id):
                 continue
             self.pending[key] = event
-            stored.add(event.id)
+            stored.add(key)
         return stored
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.ports import Clock, IdGenerator, UnitOfWorkFactory
+from tracking.application.ports import Clock, EventKey, EventWriter, IdGenerator
 from tracking.domain.errors import RuleViolation
 from tracking.domain.events import Event
 
@@ -52,10 +52,10 @@ class RecordedEvents(msgspec.Struct, frozen=True, kw_only=True):
 class RecordEventsHandler:
     """Each item is `stored`, `duplicate` (its id was already stored for this client, or came
     earlier in the same batch) or `rejected` with the broken rule. Valid items are stored even
-    when others are rejected, all in one transaction: the answer comes after the commit."""
+    when others are rejected, in one transaction: the answer comes after the commit."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
-        self._uow = uow
+    def __init__(self, writer: EventWriter, clock: Clock, ids: IdGenerator) -> None:
+        self._writer = writer
         self._clock = clock
         self._ids = ids
 
@@ -80,8 +80,8 @@ class RecordEventsHandler:
             accepted.append(event)
             results.append(ItemResult(index=index, id=event.id, status="stored"))
         if accepted:
-            stored = await self._store(accepted)
-            results = [_settled(result, stored) for result in results]
+            stored = await self._writer.write(accepted)
+            results = [_settled(result, command.client_id, stored) for result in results]
         return RecordedEvents(results=results)
 
     def _event(self, client_id: UUID, item: NewEvent, received_at: datetime) -> Event:
@@ -98,14 +98,8 @@ class RecordEventsHandler:
             metadata=metadata,
         )
 
-    async def _store(self, events: list[Event]) -> set[UUID]:
-        async with self._uow() as uow:
-            stored = await uow.events.add_new(events)
-            await uow.commit()
-        return stored
 
-
-def _settled(result: ItemResult, stored: set[UUID]) -> ItemResult:
-    if result.status == "stored" and result.id not in stored:
+def _settled(result: ItemResult, client_id: UUID, stored: set[EventKey]) -> ItemResult:
+    if result.status == "stored" and (client_id, result.id) not in stored:
         return ItemResult(index=result.index, id=result.id, status="duplicate")
     return result

@@ -1,0 +1,115 @@
+"""Group commit: concurrent small writes share one transaction, and each caller is answered
+only after that transaction committed."""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tracking.application.errors import ApplicationError, Unavailable
+from tracking.application.ports import EventKey, EventWriter, UnitOfWorkFactory
+from tracking.domain.events import Event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Waiting:
+    events: Sequence[Event]
+    answer: asyncio.Future[set[EventKey]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommitEventWriter(EventWriter):
+    """Writes of fewer than `max_events` wait for the next flush: it starts as soon as one of
+    `max_flushes` concurrent flushes is free (after `max_wait` seconds, to gather more) and takes
+    up to `max_events` events in one transaction. Under load, a flush is as large as the load
+    made it; when idle, a lone write is flushed at once. A larger write is its own transaction.
+
+    A flush that fails fails exactly the writes in it, as `Unavailable`: nothing of it was
+    acknowledged, so a retry is safe."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        *,
+        max_events: int = 500,
+        max_wait: float = 0.0,
+        max_flushes: int = 2,
+    ) -> None:
+        self._uow = uow
+        self._max_events = max_events
+        self._max_wait = max_wait
+        self._max_flushes = max_flushes
+        self._waiting: deque[_Waiting] = deque()
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def write(self, events: Sequence[Event]) -> set[EventKey]:
+        if len(events) >= self._max_events:
+            return await self._commit(events)
+        waiting = _Waiting(events)
+        self._waiting.append(waiting)
+        self._start_flush()
+        return await asyncio.shield(waiting.answer)
+
+    def _start_flush(self) -> None:
+        if self._waiting and len(self._flushes) < self._max_flushes:
+            flush = asyncio.create_task(self._flush())
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flush_done)
+
+    def _flush_done(self, flush: asyncio.Task[None]) -> None:
+        self._flushes.discard(flush)
+        self._start_flush()
+
+    async def _flush(self) -> None:
+        if self._max_wait:
+            await asyncio.sleep(self._max_wait)
+        group = self._take_group()
+        if not group:
+            return
+        owners: dict[EventKey, _Waiting] = {}
+        for waiting in group:
+            for event in waiting.events:
+                owners.setdefault((event.client_id, event.id), waiting)
+        unique = [e for w in group for e in w.events if owners[(e.client_id, e.id)] is w]
+        try:
+            stored = await self._commit(unique)
+        except Exception as error:  # noqa: BLE001 - every waiting caller gets the failure
+            failure = _unavailable(error, len(group))
+            for waiting in group:
+                waiting.answer.set_exception(failure)
+            return
+        # A key sent by two writes of one group is stored for the first and a duplicate for
+        # the other, exactly as if they had been two transactions.
+        for waiting in group:
+            keys = {(e.client_id, e.id) for e in waiting.events}
+            waiting.answer.set_result({k for k in keys if k in stored and owners[k] is waiting})
+
+    def _take_group(self) -> list[_Waiting]:
+        group: list[_Waiting] = []
+        size = 0
+        while self._waiting and (
+            not group or size + len(self._waiting[0].events) <= self._max_events
+        ):
+            waiting = self._waiting.popleft()
+            group.append(waiting)
+            size += len(waiting.events)
+        return group
+
+    async def _commit(self, events: Sequence[Event]) -> set[EventKey]:
+        async with self._uow() as uow:
+            stored = await uow.events.add_new(events)
+            await uow.commit()
+        return stored
+
+
+def _unavailable(error: Exception, writes: int) -> ApplicationError:
+    if isinstance(error, ApplicationError):
+        return error
+    log.error("a group commit of %d writes failed", writes, exc_info=error)
+    return Unavailable(
+        "storage_unavailable", "the events could not be stored; retry", retry_after=1
+    )

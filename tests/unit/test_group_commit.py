@@ -1,0 +1,139 @@
+"""Group commit: concurrent writes share transactions, and nobody hears "stored" too early."""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import pytest
+
+from tracking.adapters.event_writers import GroupCommitEventWriter
+from tracking.adapters.memory.store import InMemoryStore
+from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.application.errors import Unavailable
+from tracking.application.ports import EventKey
+from tracking.domain.events import Event
+
+T0 = datetime(2025, 10, 23, 12, 0, tzinfo=UTC)
+
+
+def event(client_id: UUID, event_id: UUID | None = None) -> Event:
+    return Event(
+        id=event_id or uuid4(),
+        client_id=client_id,
+        user_id="u",
+        action="a",
+        occurred_at=T0,
+        received_at=T0,
+        metadata="{}",
+    )
+
+
+class CountingUnitOfWork(InMemoryUnitOfWork):
+    """Counts transactions and what each committed; can be told to fail its commits."""
+
+    commits: list[int]
+    fail: bool
+
+    def __init__(self, store: InMemoryStore, log: list[int], *, fail: bool) -> None:
+        super().__init__(store)
+        self.commits = log
+        self.fail = fail
+
+    async def commit(self) -> None:
+        if self.fail:
+            raise ConnectionError("the database went away")
+        self.commits.append(len(self.events.pending))
+        await super().commit()
+
+
+def writer(
+    store: InMemoryStore, commits: list[int], *, fail: bool = False, **kw: int
+) -> GroupCommitEventWriter:
+    return GroupCommitEventWriter(lambda: CountingUnitOfWork(store, commits, fail=fail), **kw)
+
+
+async def test_concurrent_writes_share_a_few_transactions_and_each_hears_its_own_keys() -> None:
+    store, commits = InMemoryStore(), list[int]()
+    client = uuid4()
+    events = [event(client) for _ in range(50)]
+    write = writer(store, commits, max_flushes=1)
+
+    answers = await asyncio.gather(*(write.write([e]) for e in events))
+
+    assert answers == [{(client, e.id)} for e in events]
+    assert sum(commits) == 50
+    assert len(commits) < 50
+    assert len(store.events_of(client)) == 50
+
+
+async def test_a_key_sent_by_two_writes_of_one_group_is_stored_for_the_first_only() -> None:
+    store, commits = InMemoryStore(), list[int]()
+    shared = event(uuid4())
+    write = writer(store, commits, max_flushes=1)
+
+    first, second = await asyncio.gather(write.write([shared]), write.write([shared]))
+
+    assert (first, second) == ({(shared.client_id, shared.id)}, set())
+    assert commits == [1]
+
+
+async def test_the_same_id_from_two_clients_in_one_group_is_stored_for_both() -> None:
+    store, commits = InMemoryStore(), list[int]()
+    same = uuid4()
+    mine, theirs = event(uuid4(), same), event(uuid4(), same)
+    write = writer(store, commits, max_flushes=1)
+
+    answers = await asyncio.gather(write.write([mine]), write.write([theirs]))
+
+    assert list(answers) == [{(mine.client_id, same)}, {(theirs.client_id, same)}]
+
+
+async def test_a_failed_flush_fails_its_writes_as_unavailable_and_stores_nothing() -> None:
+    store, commits = InMemoryStore(), list[int]()
+    client = uuid4()
+    write = writer(store, commits, fail=True)
+
+    answers = await asyncio.gather(
+        *(write.write([event(client)]) for _ in range(3)), return_exceptions=True
+    )
+
+    assert all(isinstance(a, Unavailable) for a in answers)
+    assert all(a.retry_after == 1 for a in answers if isinstance(a, Unavailable))
+    assert store.events_of(client) == {}
+
+
+async def test_a_write_as_large_as_a_group_is_its_own_transaction() -> None:
+    store, commits = InMemoryStore(), list[int]()
+    client = uuid4()
+    write = writer(store, commits, max_events=10)
+
+    stored = await write.write([event(client) for _ in range(10)])
+
+    assert len(stored) == 10
+    assert commits == [10]
+
+
+async def test_groups_never_exceed_max_events() -> None:
+    store, commits = InMemoryStore(), list[int]()
+    client = uuid4()
+    write = writer(store, commits, max_events=8, max_flushes=1)
+
+    await asyncio.gather(*(write.write([event(client), event(client)]) for _ in range(20)))
+
+    assert sum(commits) == 40
+    assert max(commits) <= 8
+
+
+@pytest.mark.parametrize("max_flushes", [1, 3])
+async def test_every_write_is_answered_however_many_flushes_run(max_flushes: int) -> None:
+    store, commits = InMemoryStore(), list[int]()
+    client = uuid4()
+    write = writer(store, commits, max_flushes=max_flushes)
+
+    answers: Sequence[set[EventKey]] = await asyncio.gather(
+        *(write.write([event(client)]) for _ in range(200))
+    )
+
+    assert all(len(a) == 1 for a in answers)
+    assert len(store.events_of(client)) == 200
