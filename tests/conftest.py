@@ -1,13 +1,16 @@
-"""Shared fixtures: a composed in-memory container and an HTTP client over it."""
+"""Shared fixtures: real servers for the session, and a composed container over each storage."""
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.databases import create_database, create_template, drop_database
 from tests.fakes import FixedClock
-from tracking.bootstrap import Container, build_container
+from tracking.adapters.postgres.embedded import EmbeddedPostgres
+from tracking.bootstrap import Container, build_container, close
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
@@ -15,14 +18,54 @@ ADMIN_KEY = "trk_" + "A" * 43
 JWT_SECRET = "s" * 48
 
 
-@pytest.fixture
-def settings() -> Settings:
-    return Settings(admin_api_key=ADMIN_KEY, jwt_secret=JWT_SECRET)
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server for the whole session; never skipped: it is part of the product."""
+    given = os.environ.get("TRACKING_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    server = EmbeddedPostgres(str(tmp_path_factory.mktemp("postgres")))
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_ready(postgres_server_url: str) -> str:
+    create_template(postgres_server_url)
+    return postgres_server_url
 
 
 @pytest.fixture
-def container(settings: Settings) -> Container:
-    return build_container(settings)
+async def database_url(template_ready: str) -> AsyncIterator[str]:
+    """A database of its own for one test, already at the schema's head."""
+    url = await create_database(template_ready)
+    yield url
+    await drop_database(template_ready, url)
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def storage_name(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def settings(storage_name: str, request: pytest.FixtureRequest) -> Settings:
+    if storage_name == "memory":
+        return Settings(storage="memory", admin_api_key=ADMIN_KEY, jwt_secret=JWT_SECRET)
+    url: str = request.getfixturevalue("database_url")
+    return Settings(
+        storage="postgres", database_url=url, admin_api_key=ADMIN_KEY, jwt_secret=JWT_SECRET
+    )
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    built = build_container(settings)
+    yield built
+    await close(built)
 
 
 @pytest.fixture

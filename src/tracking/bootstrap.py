@@ -10,6 +10,13 @@ from tracking.adapters.jwt_tokens import PyJwtTokenCodec
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.adapters.postgres.database import create_engine
+from tracking.adapters.postgres.read_models import (
+    PostgresCheck,
+    PostgresClientReadModel,
+    PostgresEventReadModel,
+)
+from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
 from tracking.application.commands.ensure_admin import EnsureAdminHandler
@@ -30,17 +37,58 @@ def jwt_secret(settings: Settings) -> str:
     return settings.jwt_secret or secrets.token_urlsafe(48)
 
 
+def _storage(settings: Settings) -> str:
+    """What the container builds: the embedded server is a Postgres whose URL the entrypoint
+    put into the settings when it started it."""
+    if settings.storage_kind == "memory":
+        return "memory"
+    if settings.database_url is None:
+        raise ValueError("Postgres storage without a database URL: start the embedded one first")
+    return "postgres"
+
+
+def _seconds(milliseconds: float) -> float:
+    return milliseconds / 1000
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidV7Generator)
 
+    storage = providers.Callable(_storage, settings)
+
     store = providers.Singleton(InMemoryStore)
-    uow = providers.Factory(InMemoryUnitOfWork, store=store)
-    event_reads = providers.Singleton(InMemoryEventReadModel, store=store)
-    client_reads = providers.Singleton(InMemoryClientReadModel, store=store)
-    checks = providers.List(providers.Singleton(InMemoryStoreCheck, store=store))
+    engine = providers.Singleton(
+        create_engine,
+        url=settings.provided.database_url,
+        pool_size=settings.provided.db_pool_size,
+        max_overflow=settings.provided.db_max_overflow,
+        pool_timeout=settings.provided.db_pool_timeout_seconds,
+        connect_timeout=settings.provided.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.provided.db_statement_timeout_ms,
+    )
+    uow = providers.Selector(
+        storage,
+        memory=providers.Factory(InMemoryUnitOfWork, store=store),
+        postgres=providers.Factory(PostgresUnitOfWork, engine=engine),
+    )
+    event_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryEventReadModel, store=store),
+        postgres=providers.Singleton(PostgresEventReadModel, engine=engine),
+    )
+    client_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryClientReadModel, store=store),
+        postgres=providers.Singleton(PostgresClientReadModel, engine=engine),
+    )
+    checks = providers.Selector(
+        storage,
+        memory=providers.List(providers.Singleton(InMemoryStoreCheck, store=store)),
+        postgres=providers.List(providers.Singleton(PostgresCheck, engine=engine)),
+    )
 
     tokens = providers.Singleton(
         PyJwtTokenCodec,
@@ -51,7 +99,12 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
-    event_writer = providers.Singleton(GroupCommitEventWriter, uow=uow.provider)
+    event_writer = providers.Singleton(
+        GroupCommitEventWriter,
+        uow=uow.provider,
+        max_events=settings.provided.group_commit_max_events,
+        max_wait=providers.Callable(_seconds, settings.provided.group_commit_wait_ms),
+    )
     record_events = providers.Singleton(
         RecordEventsHandler, writer=event_writer, clock=clock, ids=ids
     )
@@ -72,3 +125,9 @@ class Container(containers.DeclarativeContainer):
 
 def build_container(settings: Settings) -> Container:
     return Container(settings=settings)
+
+
+async def close(container: Container) -> None:
+    """Releases what the container opened: the database pool, when there is one."""
+    if _storage(container.settings()) == "postgres":
+        await container.engine().dispose()

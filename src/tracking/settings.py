@@ -11,7 +11,8 @@ PREFIX = "TRACKING_"
 _NOT_SETTINGS = re.compile(r"TRACKING_TEST_.*")
 JWT_SECRET_MIN_BYTES = 32
 
-Storage = Literal["memory"]
+Storage = Literal["embedded", "postgres", "memory"]
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+asyncpg://")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -20,7 +21,17 @@ class SettingsError(ValueError):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    storage: Storage = "memory"
+    storage: Storage | None = None
+    database_url: str | None = None
+    data_dir: str = ".tracking"
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    db_max_overflow: Annotated[int, msgspec.Meta(ge=0, le=200)] = 10
+    db_pool_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
+    db_connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
+    db_connect_retries: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 10
+    db_statement_timeout_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000)] = 5000
+    group_commit_max_events: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    group_commit_wait_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 0.0
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
     jwt_secret: str | None = None
@@ -31,7 +42,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: LogLevel = "INFO"
     access_log: bool = False
 
+    @property
+    def storage_kind(self) -> Storage:
+        """`--storage`/TRACKING_STORAGE when given; else the database URL's Postgres; else
+        the embedded one."""
+        if self.storage is not None:
+            return self.storage
+        return "postgres" if self.database_url else "embedded"
+
     def __post_init__(self) -> None:
+        if self.database_url is not None and not self.database_url.startswith(_POSTGRES_SCHEMES):
+            raise SettingsError(
+                f"{PREFIX}DATABASE_URL: must be a postgresql:// URL "
+                "(e.g. postgresql://user:password@host:5432/tracking)"
+            )
+        if self.storage == "postgres" and self.database_url is None:
+            raise SettingsError(f"{PREFIX}STORAGE: postgres needs {PREFIX}DATABASE_URL")
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < JWT_SECRET_MIN_BYTES:
             raise SettingsError(
                 f"{PREFIX}JWT_SECRET: must be at least {JWT_SECRET_MIN_BYTES} bytes long"
@@ -68,7 +94,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     )
 
 
-_SECRETS = {"jwt_secret", "admin_api_key"}
+_SECRETS = {"jwt_secret", "admin_api_key", "database_url"}
 
 
 def _one_line(message: str, values: Mapping[str, object]) -> str:

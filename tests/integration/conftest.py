@@ -3,7 +3,8 @@
 import pytest
 
 from tests.integration.http_helpers import Http, Tenant, register
-from tests.integration.storage import STORAGES, Storage, build_storage
+from tests.integration.storage import Storage, storage_of
+from tracking.bootstrap import Container
 
 
 @pytest.fixture
@@ -16,6 +17,7 @@ async def tenant_b(http: Http, admin_headers: dict[str, str]) -> Tenant:
     return await register(http, admin_headers)
 
 
-@pytest.fixture(params=STORAGES)
-def storage(request: pytest.FixtureRequest) -> Storage:
-    return build_storage(request.param)
+@pytest.fixture
+def storage(container: Container) -> Storage:
+    """Each storage adapter (see `storage_name` in tests/conftest.py), for the contract suites."""
+    return storage_of(container)

@@ -1,14 +1,9 @@
-"""Every storage the contract suites run against, built through the composition root.
-
-Adding an adapter means adding its name here (and the settings that select it)."""
+"""What the contract suites run against: every storage, built through the composition root."""
 
 from dataclasses import dataclass
 
 from tracking.application.ports import ClientReadModel, EventReadModel, UnitOfWorkFactory
-from tracking.bootstrap import Container, build_container
-from tracking.settings import Settings
-
-STORAGES = ["memory"]
+from tracking.bootstrap import Container
 
 
 @dataclass(frozen=True)
@@ -24,7 +19,3 @@ def storage_of(container: Container) -> Storage:
         events=container.event_reads(),
         clients=container.client_reads(),
     )
-
-
-def build_storage(name: str) -> Storage:
-    return storage_of(build_container(Settings(storage=name)))  # type: ignore[arg-type]

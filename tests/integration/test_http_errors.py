@@ -6,6 +6,7 @@ import pytest
 
 from tests.integration.http_helpers import PROBLEM, Http, Tenant, assert_problem, event
 from tracking.adapters.memory.unit_of_work import InMemoryEventRepository
+from tracking.adapters.postgres.unit_of_work import PostgresEventRepository
 from tracking.application.ports import EventKey
 from tracking.application.queries.list_events import ListEvents, ListEventsHandler
 from tracking.domain.events import Event
@@ -89,10 +90,11 @@ async def test_an_unexpected_failure_is_a_500_problem_without_internals(
 async def test_a_write_that_fails_mid_transaction_is_a_503_to_retry_and_stores_nothing(
     http: Http, tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(self: InMemoryEventRepository, events: Sequence[Event]) -> set[EventKey]:
+    async def broken(self: object, events: Sequence[Event]) -> set[EventKey]:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(InMemoryEventRepository, "add_new", broken)
+    monkeypatch.setattr(PostgresEventRepository, "add_new", broken)
 
     answer = await http.post("/api/event", headers=tenant_a.headers, json=event())
 
@@ -110,9 +112,10 @@ async def test_liveness_needs_no_credential(http: Http) -> None:
     assert answer.json() == {"status": "ok"}
 
 
-async def test_readiness_reports_every_dependency(http: Http) -> None:
+async def test_readiness_reports_every_dependency(http: Http, storage_name: str) -> None:
     answer = await http.get("/health/ready")
 
+    dependency = "storage" if storage_name == "memory" else "database"
     assert answer.status_code == 200
     assert answer.json()["ready"] is True
-    assert answer.json()["dependencies"] == [{"name": "storage", "status": "ok"}]
+    assert answer.json()["dependencies"] == [{"name": dependency, "status": "ok"}]

@@ -9,7 +9,7 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 
 from tracking.application.commands.ensure_admin import AdminChange, EnsureAdmin
-from tracking.bootstrap import Container
+from tracking.bootstrap import Container, close
 from tracking.entrypoints.http.auth import ApiAuthentication, provide_principal
 from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
@@ -71,6 +71,9 @@ def _admin_ensured(container: Container) -> Callable[[Litestar], Any]:
                 "tracking: created the admin client; its API key, shown this once:\n"
                 f"  {ensured.new_api_key}\n"
             )
-        yield
+        try:
+            yield
+        finally:
+            await close(container)
 
     return lifespan

@@ -1,0 +1,58 @@
+"""The schema, defined once: alembic's `target_metadata` and the adapters' tables."""
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("rate_limit_per_minute", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("api_key_hash", Text, nullable=False, unique=True),
+    Column("api_key_prefix", Text, nullable=False),
+    CheckConstraint("role IN ('admin', 'client')", name="role"),
+)
+
+# No foreign key to clients: clients are never deleted (only deactivated), and a key check
+# per inserted row would tax the hottest path for nothing.
+events = Table(
+    "events",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    # Listing one user's events by time, and one client's events by time (keyset order).
+    Index(None, "client_id", "user_id", "occurred_at", "id"),
+    Index(None, "client_id", "occurred_at", "id"),
+    # Scanning a time range across clients (metrics windows): BRIN, because events arrive
+    # roughly in time order, and it costs inserts next to nothing.
+    Index("ix_events_occurred_at_brin", "occurred_at", postgresql_using="brin"),
+)
