@@ -11,6 +11,7 @@ from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemo
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.adapters.postgres.database import create_engine
+from tracking.adapters.postgres.principal_cache import PrincipalCache
 from tracking.adapters.postgres.read_models import (
     PostgresCheck,
     PostgresClientReadModel,
@@ -69,10 +70,13 @@ class Container(containers.DeclarativeContainer):
         connect_timeout=settings.provided.db_connect_timeout_seconds,
         statement_timeout_ms=settings.provided.db_statement_timeout_ms,
     )
+    principal_cache = providers.Singleton(
+        PrincipalCache, ttl_seconds=settings.provided.auth_cache_seconds
+    )
     uow = providers.Selector(
         storage,
         memory=providers.Factory(InMemoryUnitOfWork, store=store),
-        postgres=providers.Factory(PostgresUnitOfWork, engine=engine),
+        postgres=providers.Factory(PostgresUnitOfWork, engine=engine, cache=principal_cache),
     )
     event_reads = providers.Selector(
         storage,
@@ -82,7 +86,7 @@ class Container(containers.DeclarativeContainer):
     client_reads = providers.Selector(
         storage,
         memory=providers.Singleton(InMemoryClientReadModel, store=store),
-        postgres=providers.Singleton(PostgresClientReadModel, engine=engine),
+        postgres=providers.Singleton(PostgresClientReadModel, engine=engine, cache=principal_cache),
     )
     checks = providers.Selector(
         storage,
@@ -104,6 +108,7 @@ class Container(containers.DeclarativeContainer):
         uow=uow.provider,
         max_events=settings.provided.group_commit_max_events,
         max_wait=providers.Callable(_seconds, settings.provided.group_commit_wait_ms),
+        max_flushes=settings.provided.group_commit_flushes,
     )
     record_events = providers.Singleton(
         RecordEventsHandler, writer=event_writer, clock=clock, ids=ids

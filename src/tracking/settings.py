@@ -24,13 +24,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     storage: Storage | None = None
     database_url: str | None = None
     data_dir: str = ".tracking"
-    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
-    db_max_overflow: Annotated[int, msgspec.Meta(ge=0, le=200)] = 10
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 20
+    db_max_overflow: Annotated[int, msgspec.Meta(ge=0, le=200)] = 0
     db_pool_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
     db_connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
     db_connect_retries: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 10
     db_statement_timeout_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000)] = 5000
+    auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
     group_commit_max_events: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    group_commit_flushes: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
     group_commit_wait_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 0.0
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000

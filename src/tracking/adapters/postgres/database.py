@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 from sqlalchemy import exc as sa
@@ -36,8 +36,8 @@ def async_url(url: str) -> str:
 def create_engine(
     url: str,
     *,
-    pool_size: int = 10,
-    max_overflow: int = 5,
+    pool_size: int = 20,
+    max_overflow: int = 0,
     pool_timeout: float = 5.0,
     connect_timeout: float = 5.0,
     statement_timeout_ms: int = 5000,
@@ -51,6 +51,7 @@ def create_engine(
     plan costs a little planning per execution and is right for every parameter."""
     return create_async_engine(
         async_url(url),
+        isolation_level="AUTOCOMMIT",
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
@@ -63,6 +64,22 @@ def create_engine(
             },
         },
     )
+
+
+@contextlib.asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection, as asyncpg's own. SQLAlchemy keeps the pool (and never starts a
+    transaction: the engine is in autocommit, transactions are the unit of work's). A
+    connection that failed is invalidated, so the pool heals when the database is back."""
+    with unavailable_when_down():
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                yield raw.driver_connection
+            except Exception as error:
+                if is_outage(error):
+                    await connection.invalidate()
+                raise
 
 
 @contextlib.contextmanager
@@ -79,7 +96,7 @@ def unavailable_when_down() -> Iterator[None]:
 
 
 def as_unavailable(error: BaseException) -> Unavailable | None:
-    if not _is_outage(error):
+    if not is_outage(error):
         return None
     log.warning("database unavailable: %r", error)
     return Unavailable(
@@ -87,7 +104,7 @@ def as_unavailable(error: BaseException) -> Unavailable | None:
     )
 
 
-def _is_outage(error: BaseException) -> bool:
+def is_outage(error: BaseException) -> bool:
     if isinstance(error, sa.DBAPIError):
         driver_error = error.orig.__cause__ if error.orig is not None else None
         sqlstate = getattr(driver_error, "sqlstate", None)

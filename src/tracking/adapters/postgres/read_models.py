@@ -4,10 +4,12 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tracking.adapters.postgres.database import unavailable_when_down
+from tracking.adapters.postgres.database import driver_connection
+from tracking.adapters.postgres.principal_cache import PrincipalCache
+from tracking.adapters.postgres.statements import Statement
 from tracking.adapters.postgres.tables import clients
 from tracking.application.ports import ClientReadModel, EventReadModel
 from tracking.application.principal import CredentialKind, Principal
@@ -55,17 +57,17 @@ class PostgresEventReadModel(EventReadModel):
 
     async def list_events(self, criteria: EventCriteria) -> list[EventView]:
         sql, values = list_events_sql(criteria)
-        with unavailable_when_down():
-            async with self._engine.connect() as connection:
-                rows = (await connection.exec_driver_sql(sql, tuple(values))).all()
+        async with driver_connection(self._engine) as connection:
+            rows = await connection.fetch(sql, *values)
+        decode = msgspec.json.decode
         return [
             EventView(
-                id=row.id,
-                user_id=row.user_id,
-                action=row.action,
-                occurred_at=row.occurred_at,
-                received_at=row.received_at,
-                metadata=msgspec.json.decode(row.metadata),
+                id=row[0],
+                user_id=row[1],
+                action=row[2],
+                occurred_at=row[3],
+                received_at=row[4],
+                metadata=decode(row[5]),
             )
             for row in rows
         ]
@@ -80,52 +82,67 @@ _VIEW_COLUMNS = (
     clients.c.created_at,
     clients.c.api_key_prefix,
 )
+_ONE_CLIENT = Statement.of(select(*_VIEW_COLUMNS).where(clients.c.id == bindparam("client_id")))
+_ALL_CLIENTS = Statement.of(select(*_VIEW_COLUMNS).order_by(clients.c.created_at, clients.c.id))
+_PRINCIPAL_BY = {
+    column: Statement.of(
+        select(clients.c.id, clients.c.role).where(
+            clients.c[column] == bindparam("value"), clients.c.active
+        )
+    )
+    for column in ("id", "api_key_hash")
+}
 
 
 class PostgresClientReadModel(ClientReadModel):
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cache: PrincipalCache) -> None:
         self._engine = engine
+        self._cache = cache
 
     async def get(self, client_id: UUID) -> ClientView | None:
-        rows = await self._views(select(*_VIEW_COLUMNS).where(clients.c.id == client_id))
-        return rows[0] if rows else None
+        views = await self._views(_ONE_CLIENT, client_id=client_id)
+        return views[0] if views else None
 
     async def list_all(self) -> list[ClientView]:
-        return await self._views(
-            select(*_VIEW_COLUMNS).order_by(clients.c.created_at, clients.c.id)
-        )
+        return await self._views(_ALL_CLIENTS)
 
     async def principal_for_key(self, api_key_hash: str) -> Principal | None:
-        return await self._principal(clients.c.api_key_hash == api_key_hash, CredentialKind.API_KEY)
+        return await self._principal("api_key_hash", api_key_hash, CredentialKind.API_KEY)
 
     async def principal_for_token(self, client_id: UUID) -> Principal | None:
-        return await self._principal(clients.c.id == client_id, CredentialKind.TOKEN)
+        return await self._principal("id", client_id, CredentialKind.TOKEN)
 
-    async def _views(self, statement: Any) -> list[ClientView]:
-        with unavailable_when_down():
-            async with self._engine.connect() as connection:
-                rows = (await connection.execute(statement)).all()
+    async def _views(self, statement: Statement, **values: Any) -> list[ClientView]:
+        async with driver_connection(self._engine) as connection:
+            rows = await connection.fetch(statement.sql, *statement.args(**values))
         return [
             ClientView(
-                id=row.id,
-                name=row.name,
-                role=Role(row.role),
-                rate_limit_per_minute=row.rate_limit_per_minute,
-                active=row.active,
-                created_at=row.created_at,
-                api_key_prefix=row.api_key_prefix,
+                id=row["id"],
+                name=row["name"],
+                role=Role(row["role"]),
+                rate_limit_per_minute=row["rate_limit_per_minute"],
+                active=row["active"],
+                created_at=row["created_at"],
+                api_key_prefix=row["api_key_prefix"],
             )
             for row in rows
         ]
 
-    async def _principal(self, condition: Any, credential: CredentialKind) -> Principal | None:
-        statement = select(clients.c.id, clients.c.role).where(condition, clients.c.active)
-        with unavailable_when_down():
-            async with self._engine.connect() as connection:
-                row = (await connection.execute(statement)).first()
-        if row is None:
-            return None
-        return Principal(client_id=row.id, role=Role(row.role), credential=credential)
+    async def _principal(
+        self, column: str, value: object, credential: CredentialKind
+    ) -> Principal | None:
+        found, principal = self._cache.get((column, value))
+        if found:
+            return principal
+        statement = _PRINCIPAL_BY[column]
+        async with driver_connection(self._engine) as connection:
+            row = await connection.fetchrow(statement.sql, *statement.args(value=value))
+        if row is not None:
+            principal = Principal(
+                client_id=row["id"], role=Role(row["role"]), credential=credential
+            )
+        self._cache.put((column, value), principal)
+        return principal
 
 
 class PostgresCheck:
@@ -135,5 +152,5 @@ class PostgresCheck:
         self._engine = engine
 
     async def check(self) -> None:
-        async with self._engine.connect() as connection:
-            await connection.exec_driver_sql("SELECT 1")
+        async with driver_connection(self._engine) as connection:
+            await connection.fetchval("SELECT 1")

@@ -1,17 +1,18 @@
 """A transaction on one pooled connection, for one command, request or batch."""
 
+import contextlib
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql import ColumnElement
+import asyncpg
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tracking.adapters.postgres.database import as_unavailable, unavailable_when_down
+from tracking.adapters.postgres.database import driver_connection, is_outage
+from tracking.adapters.postgres.principal_cache import PrincipalCache
+from tracking.adapters.postgres.statements import Statement
 from tracking.adapters.postgres.tables import clients
 from tracking.application.errors import Conflict
 from tracking.application.ports import ClientRepository, EventKey, EventRepository, UnitOfWork
@@ -29,13 +30,29 @@ ON CONFLICT (client_id, id) DO NOTHING
 RETURNING client_id, id
 """
 
+_COLUMNS = [c.name for c in clients.c]
+_INSERT_CLIENT = Statement.of(insert(clients).values({n: bindparam(n) for n in _COLUMNS}))
+_UPDATE_CLIENT = Statement.of(
+    update(clients)
+    .where(clients.c.id == bindparam("client_id"))
+    .values({n: bindparam(n) for n in _COLUMNS if n != "id"})
+)
+_SELECT_CLIENT = {
+    column: Statement.of(select(clients).where(clients.c[column] == bindparam("value")))
+    for column in ("id", "name", "api_key_hash")
+}
+_COUNT_ACTIVE_ADMINS = Statement.of(
+    select(func.count()).where(clients.c.active, clients.c.role == bindparam("role"))
+)
+
 
 class PostgresEventRepository(EventRepository):
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
     async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
-        columns = (
+        rows = await self._connection.fetch(
+            INSERT_EVENTS,
             [e.client_id for e in events],
             [e.id for e in events],
             [e.user_id for e in events],
@@ -44,46 +61,47 @@ class PostgresEventRepository(EventRepository):
             [e.received_at for e in events],
             [e.metadata for e in events],
         )
-        result = await self._connection.exec_driver_sql(INSERT_EVENTS, columns)
-        return {(row.client_id, row.id) for row in result}
+        return {(row[0], row[1]) for row in rows}
 
 
 class PostgresClientRepository(ClientRepository):
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
+        self.changed: set[UUID] = set()
 
     async def add(self, client: Client) -> None:
         try:
-            await self._connection.execute(insert(clients).values(_row(client)))
-        except IntegrityError as error:
+            await self._connection.execute(_INSERT_CLIENT.sql, *_INSERT_CLIENT.args(**_row(client)))
+        except asyncpg.UniqueViolationError as error:
             # Two registrations of one name raced past the handler's check.
             raise Conflict("client_name_taken", f"a client named {client.name!r} exists") from error
 
     async def save(self, client: Client) -> None:
-        statement = update(clients).where(clients.c.id == client.id).values(_row(client))
-        if (await self._connection.execute(statement)).rowcount == 0:
+        self.changed.add(client.id)
+        values = _UPDATE_CLIENT.args(client_id=client.id, **_row(client))
+        if await self._connection.execute(_UPDATE_CLIENT.sql, *values) == "UPDATE 0":
             await self.add(client)
 
     async def get(self, client_id: UUID) -> Client | None:
-        return await self._one(clients.c.id == client_id)
+        return await self._one("id", client_id)
 
     async def get_by_name(self, name: str) -> Client | None:
-        return await self._one(clients.c.name == name)
+        return await self._one("name", name)
 
     async def get_by_key_hash(self, api_key_hash: str) -> Client | None:
-        return await self._one(clients.c.api_key_hash == api_key_hash)
+        return await self._one("api_key_hash", api_key_hash)
 
     async def count_active_admins(self) -> int:
-        statement = select(func.count()).where(clients.c.active, clients.c.role == Role.ADMIN)
-        return int((await self._connection.execute(statement)).scalar_one())
+        args = _COUNT_ACTIVE_ADMINS.args(role=Role.ADMIN.value)
+        return int(await self._connection.fetchval(_COUNT_ACTIVE_ADMINS.sql, *args))
 
-    async def _one(self, condition: ColumnElement[bool]) -> Client | None:
-        result = await self._connection.execute(select(clients).where(condition))
-        row = result.mappings().first()
+    async def _one(self, column: str, value: object) -> Client | None:
+        statement = _SELECT_CLIENT[column]
+        row = await self._connection.fetchrow(statement.sql, *statement.args(value=value))
         return None if row is None else _client(row)
 
 
-def _row(client: Client) -> dict[str, object]:
+def _row(client: Client) -> dict[str, Any]:
     return {
         "id": client.id,
         "name": client.name,
@@ -96,16 +114,16 @@ def _row(client: Client) -> dict[str, object]:
     }
 
 
-def _client(values: RowMapping) -> Client:
+def _client(row: asyncpg.Record) -> Client:
     return Client(
-        id=values["id"],
-        name=values["name"],
-        role=Role(values["role"]),
-        rate_limit_per_minute=values["rate_limit_per_minute"],
-        active=values["active"],
-        created_at=values["created_at"],
-        api_key_hash=values["api_key_hash"],
-        api_key_prefix=values["api_key_prefix"],
+        id=row["id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+        active=row["active"],
+        created_at=row["created_at"],
+        api_key_hash=row["api_key_hash"],
+        api_key_prefix=row["api_key_prefix"],
     )
 
 
@@ -115,15 +133,22 @@ class PostgresUnitOfWork(UnitOfWork):
     events: PostgresEventRepository
     clients: PostgresClientRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cache: PrincipalCache) -> None:
         self._engine = engine
+        self._cache = cache
+        self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Self:
-        with unavailable_when_down():
-            self._connection = await self._engine.connect()
-            await self._connection.begin()
-        self.events = PostgresEventRepository(self._connection)
-        self.clients = PostgresClientRepository(self._connection)
+        connection = await self._stack.enter_async_context(driver_connection(self._engine))
+        try:
+            self._transaction = connection.transaction()
+            await self._transaction.start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        self._committed = False
+        self.events = PostgresEventRepository(connection)
+        self.clients = PostgresClientRepository(connection)
         return self
 
     async def __aexit__(
@@ -133,13 +158,12 @@ class PostgresUnitOfWork(UnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self._connection.close()  # rolls back what was not committed
-        except Exception as error:
-            if exc is None:
-                raise as_unavailable(error) or error from error
-        if exc is not None and (unavailable := as_unavailable(exc)) is not None:
-            raise unavailable from exc
+            if not self._committed and not (exc is not None and is_outage(exc)):
+                await self._transaction.rollback()
+        finally:
+            await self._stack.__aexit__(exc_type, exc, tb)
 
     async def commit(self) -> None:
-        with unavailable_when_down():
-            await self._connection.commit()
+        await self._transaction.commit()
+        self._committed = True
+        self._cache.forget(self.clients.changed)

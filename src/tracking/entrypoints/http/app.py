@@ -10,7 +10,7 @@ from litestar.di import Provide
 
 from tracking.application.commands.ensure_admin import AdminChange, EnsureAdmin
 from tracking.bootstrap import Container, close
-from tracking.entrypoints.http.auth import ApiAuthentication, provide_principal
+from tracking.entrypoints.http.auth import ApiAuthentication
 from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
 from tracking.entrypoints.http.health import HealthController
@@ -38,7 +38,6 @@ def create_app(container: Container) -> Litestar:
     api = Router(
         path="/",
         route_handlers=[EventController, ClientController, TokenController],
-        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         security=[{"BearerToken": []}, {"ApiKey": []}],
     )
     return Litestar(

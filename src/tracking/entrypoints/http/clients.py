@@ -12,10 +12,10 @@ from tracking.application.commands.deactivate_client import (
 )
 from tracking.application.commands.register_client import RegisterClient, RegisterClientHandler
 from tracking.application.commands.rotate_api_key import RotateApiKey, RotateApiKeyHandler
-from tracking.application.principal import Principal
 from tracking.application.queries.get_client import GetClient, GetClientHandler
 from tracking.application.queries.list_clients import ListClients, ListClientsHandler
 from tracking.application.views import ClientView
+from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.body import JsonBody
 from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import ClientIn, ClientWithKey
@@ -40,11 +40,11 @@ class ClientController(Controller):
     async def register(
         self,
         data: JSONBody[ClientIn],
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         register_client: NamedDependency[RegisterClientHandler],
     ) -> ClientWithKey:
         command = RegisterClient(
-            actor=principal,
+            actor=request.user,
             name=data.name,
             role=data.role,
             rate_limit_per_minute=data.rate_limit_per_minute,
@@ -55,16 +55,16 @@ class ClientController(Controller):
     @get("/", summary="List clients (admin)", responses=documented(401, 403))
     async def list_all(
         self,
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         list_clients: NamedDependency[ListClientsHandler],
     ) -> list[ClientView]:
-        return await list_clients(ListClients(actor=principal))
+        return await list_clients(ListClients(actor=request.user))
 
     @get("/me", summary="The calling client", responses=documented(401))
     async def me(
-        self, principal: NamedDependency[Principal], get_client: NamedDependency[GetClientHandler]
+        self, request: AuthenticatedRequest, get_client: NamedDependency[GetClientHandler]
     ) -> ClientView:
-        return await get_client(GetClient(actor=principal, client_id=principal.client_id))
+        return await get_client(GetClient(actor=request.user, client_id=request.user.client_id))
 
     @get(
         "/{client_id:uuid}",
@@ -74,10 +74,10 @@ class ClientController(Controller):
     async def one(
         self,
         client_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         get_client: NamedDependency[GetClientHandler],
     ) -> ClientView:
-        return await get_client(GetClient(actor=principal, client_id=client_id))
+        return await get_client(GetClient(actor=request.user, client_id=client_id))
 
     @post(
         "/{client_id:uuid}/rotate-key",
@@ -89,10 +89,10 @@ class ClientController(Controller):
     async def rotate_key(
         self,
         client_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         rotate_api_key: NamedDependency[RotateApiKeyHandler],
     ) -> ClientWithKey:
-        rotated = await rotate_api_key(RotateApiKey(actor=principal, client_id=client_id))
+        rotated = await rotate_api_key(RotateApiKey(actor=request.user, client_id=client_id))
         return ClientWithKey.of(rotated.client, rotated.api_key)
 
     @delete(
@@ -104,7 +104,7 @@ class ClientController(Controller):
     async def deactivate(
         self,
         client_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         deactivate_client: NamedDependency[DeactivateClientHandler],
     ) -> None:
-        await deactivate_client(DeactivateClient(actor=principal, client_id=client_id))
+        await deactivate_client(DeactivateClient(actor=request.user, client_id=client_id))

@@ -16,7 +16,6 @@ from tracking.application.commands.record_events import (
     Rejection,
 )
 from tracking.application.errors import FieldError, InvalidInput
-from tracking.application.principal import Principal
 from tracking.application.queries.list_events import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -25,6 +24,7 @@ from tracking.application.queries.list_events import (
     ListEventsHandler,
 )
 from tracking.application.views import Order
+from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.batch import DecodedBatch, new_event
 from tracking.entrypoints.http.body import JsonBody
 from tracking.entrypoints.http.openapi import documented
@@ -70,10 +70,10 @@ class EventController(Controller):
     async def record_one(
         self,
         data: JSONBody[EventIn],
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         record_events: NamedDependency[RecordEventsHandler],
     ) -> Response[RecordedEvent]:
-        command = RecordEvents(client_id=principal.client_id, events=[new_event(data)])
+        command = RecordEvents(client_id=request.user.client_id, events=[new_event(data)])
         (result,) = (await record_events(command)).results
         if result.error is not None or result.id is None:
             raise _rejected(result.error)
@@ -98,7 +98,7 @@ class EventController(Controller):
     async def record_batch(
         self,
         data: JSONBody[EventBatchIn],
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         record_events: NamedDependency[RecordEventsHandler],
     ) -> BatchRecorded:
         if len(data.events) > MAX_BATCH_EVENTS:
@@ -108,7 +108,7 @@ class EventController(Controller):
             )
         batch = DecodedBatch(data.events)
         recorded = await record_events(
-            RecordEvents(client_id=principal.client_id, events=batch.events)
+            RecordEvents(client_id=request.user.client_id, events=batch.events)
         )
         results = batch.results(recorded)
         counts = dict.fromkeys(("stored", "duplicate", "rejected"), 0)
@@ -130,7 +130,7 @@ class EventController(Controller):
     async def list_events(
         self,
         *,
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         list_events: NamedDependency[ListEventsHandler],
         user_id: FromQuery[str | None] = None,
         action: FromQuery[str | None] = None,
@@ -148,7 +148,7 @@ class EventController(Controller):
         client_id: Annotated[UUID | None, QueryParameter(description="Admins only.")] = None,
     ) -> EventPage:
         query = ListEvents(
-            actor=principal,
+            actor=request.user,
             client_id=client_id,
             user_id=user_id,
             action=action,

@@ -7,7 +7,7 @@ from tracking.application.commands.issue_access_token import (
     IssueAccessToken,
     IssueAccessTokenHandler,
 )
-from tracking.application.principal import Principal
+from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import TokenOut
 
@@ -25,10 +25,10 @@ class TokenController(Controller):
     )
     async def token(
         self,
-        principal: NamedDependency[Principal],
+        request: AuthenticatedRequest,
         issue_access_token: NamedDependency[IssueAccessTokenHandler],
     ) -> TokenOut:
-        issued = await issue_access_token(IssueAccessToken(actor=principal))
+        issued = await issue_access_token(IssueAccessToken(actor=request.user))
         return TokenOut(
             access_token=issued.access_token,
             token_type="Bearer",  # noqa: S106 - the scheme's name

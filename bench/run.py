@@ -1,0 +1,371 @@
+"""The ingest and listing benchmark: each figure beside its baseline, measured in the same run
+on the same PostgreSQL server. Usage: `uv run python bench/run.py [--seconds 10]`.
+
+Starts a throwaway PostgreSQL (pgserver), `tracking serve` on it (one uvicorn worker, as
+shipped), the bare HTTP ceiling app, and drives both with bench/load.py in another process."""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from tracking.adapters.postgres import migrations
+from tracking.adapters.postgres.embedded import EmbeddedPostgres
+from tracking.adapters.postgres.read_models import list_events_sql
+from tracking.adapters.postgres.unit_of_work import INSERT_EVENTS
+from tracking.adapters.system import UuidV7Generator
+from tracking.application.views import EventCriteria
+
+HERE = Path(__file__).parent
+IDS = UuidV7Generator()
+ADMIN_KEY = "trk_" + "B" * 43
+USERS = 20_000
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+    child = subprocess.Popen(  # noqa: S603
+        args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        child.terminate()
+        child.communicate(timeout=30)
+
+
+def load(port: int, requests: list[bytes], connections: int, seconds: float) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as file:
+        file.writelines(json.dumps(r.decode("latin-1")) + "\n" for r in requests)
+    result = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            str(HERE / "load.py"),
+            "--port",
+            str(port),
+            "--requests",
+            file.name,
+            "--connections",
+            str(connections),
+            "--seconds",
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    Path(file.name).unlink()
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def http_request(method: str, path: str, key: str, body: bytes = b"") -> bytes:
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: bench\r\nX-API-Key: {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def event_body(user: int, at: datetime) -> dict[str, object]:
+    return {
+        "user_id": f"user-{user}",
+        "action": random.choice(["view", "click", "checkout.completed", "search"]),  # noqa: S311
+        "occurred_at": at.isoformat(),
+        "metadata": {"page": f"/p/{user % 97}", "ab": "b"},
+    }
+
+
+def skewed_user() -> int:
+    """A few heavy users and a long tail, as real traffic has."""
+    return min(USERS - 1, int(random.paretovariate(1.2)) - 1)
+
+
+def rows_of(client_id: uuid.UUID, count: int, base: datetime) -> list[tuple[object, ...]]:
+    """Rows as the service would store them, ids time-ordered (UUIDv7) like its own."""
+    rows = []
+    for i in range(count):
+        at = base + timedelta(seconds=i)
+        body = event_body(skewed_user(), at)
+        rows.append(
+            (
+                client_id,
+                IDS.new_id(),
+                body["user_id"],
+                body["action"],
+                at,
+                at,
+                json.dumps(body["metadata"]),
+            )
+        )
+    return rows
+
+
+async def insert_ceiling(dsn: str, client_id: uuid.UUID, seconds: float, workers: int) -> float:
+    """asyncpg alone: one unnest INSERT ... ON CONFLICT DO NOTHING per 1000 rows."""
+    # Every row is made before the clock starts: this measures the database, not Python.
+    batches = [
+        [
+            list(c)
+            for c in zip(*rows_of(client_id, 1000, START + timedelta(days=400 + i)), strict=True)
+        ]
+        for i in range(int(seconds * 100))
+    ]
+    inserted = 0
+    until = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        nonlocal inserted
+        connection = await asyncpg.connect(dsn)
+        for columns in batches[offset::workers]:
+            if time.perf_counter() >= until:
+                break
+            async with connection.transaction():
+                inserted += len(await connection.fetch(INSERT_EVENTS, *columns))
+        await connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(workers)))
+    return inserted / (time.perf_counter() - started)
+
+
+async def bulk_load(dsn: str, client_id: uuid.UUID, count: int) -> None:
+    connection = await asyncpg.connect(dsn)
+    for chunk in range(0, count, 100_000):
+        rows = rows_of(client_id, min(100_000, count - chunk), START + timedelta(seconds=chunk))
+        await connection.copy_records_to_table(
+            "events",
+            records=rows,
+            columns=[
+                "client_id",
+                "id",
+                "user_id",
+                "action",
+                "occurred_at",
+                "received_at",
+                "metadata",
+            ],
+        )
+    await connection.execute("ANALYZE events")
+    await connection.close()
+
+
+def listing_queries(client_id: uuid.UUID, count: int) -> list[EventCriteria]:
+    queries = []
+    for _ in range(count):
+        start = START + timedelta(seconds=random.randrange(0, 900_000))  # noqa: S311
+        queries.append(
+            EventCriteria(
+                client_id=client_id,
+                user_id=f"user-{skewed_user()}",
+                occurred_from=start,
+                occurred_till=start + timedelta(days=1),
+                limit=101,  # the API asks for one more than the page, to know if one follows
+            )
+        )
+    return queries
+
+
+async def listing_ceiling(dsn: str, queries: list[EventCriteria]) -> dict[str, float]:
+    connection = await asyncpg.connect(
+        dsn, server_settings={"plan_cache_mode": "force_custom_plan"}
+    )
+    latencies = []
+    for query in queries:
+        sql, values = list_events_sql(query)
+        started = time.perf_counter_ns()
+        await connection.fetch(sql, *values)
+        latencies.append(time.perf_counter_ns() - started)
+    await connection.close()
+    latencies.sort()
+    return {
+        "p50_ms": latencies[len(latencies) // 2] / 1e6,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] / 1e6,
+    }
+
+
+def register(port: int) -> tuple[uuid.UUID, str]:
+    answer = httpx.post(
+        f"http://127.0.0.1:{port}/api/clients",
+        headers={"X-API-Key": ADMIN_KEY},
+        json={"name": f"bench-{uuid.uuid4().hex[:8]}", "rate_limit_per_minute": 1_000_000},
+    )
+    answer.raise_for_status()
+    return uuid.UUID(answer.json()["id"]), answer.json()["api_key"]
+
+
+async def stored(dsn: str, client_id: uuid.UUID) -> int:
+    connection = await asyncpg.connect(dsn)
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM events WHERE client_id = $1", client_id
+    )
+    await connection.close()
+    return count
+
+
+async def durability(dsn: str) -> str:
+    connection = await asyncpg.connect(dsn)
+    values = [
+        f"{name}={await connection.fetchval(f'SHOW {name}')}"
+        for name in ("fsync", "synchronous_commit", "wal_sync_method")
+    ]
+    await connection.close()
+    return ", ".join(values)
+
+
+def latency(result: dict[str, float]) -> str:
+    return f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+
+
+def row(figure: str, value: str, baseline: str, ratio: str) -> str:
+    return f"| {figure} | {value} | {baseline} | {ratio} |"
+
+
+def main(args: argparse.Namespace) -> None:
+    data = Path(tempfile.mkdtemp(prefix="tracking-bench-"))
+    server = EmbeddedPostgres(str(data))
+    url = server.start()
+    dsn = url
+    migrations.upgrade(url)
+    port, ceiling_port = free_port(), free_port()
+    env = {
+        "TRACKING_DATABASE_URL": url,
+        "TRACKING_ADMIN_API_KEY": ADMIN_KEY,
+        "TRACKING_JWT_SECRET": "b" * 48,
+        "TRACKING_LOG_LEVEL": "WARNING",
+        "TRACKING_DB_POOL_SIZE": "20",
+    }
+    lines = []
+    try:
+        tracking = [sys.executable, "-m", "tracking", "serve", "--port", str(port)]
+        ceiling = [sys.executable, str(HERE / "ceiling.py"), str(ceiling_port)]
+        with process(tracking, port, env), process(ceiling, ceiling_port):
+            client_id, key = register(port)
+            now = datetime.now(UTC)
+            singles = [
+                http_request(
+                    "POST", "/api/event", key, json.dumps(event_body(skewed_user(), now)).encode()
+                )
+                for _ in range(2000)
+            ]
+            print("single events: the HTTP ceiling ...", file=sys.stderr)
+            bare = load(ceiling_port, singles, 64, args.seconds)
+            print("single events: tracking ...", file=sys.stderr)
+            single = load(port, singles, 64, args.seconds)
+            acknowledged = single["statuses"].get("201", 0)  # type: ignore[attr-defined]
+            in_database = asyncio.run(stored(dsn, client_id))
+            lines.append(
+                row(
+                    "`POST /api/event`, 64 connections",
+                    f"{single['per_second']:,.0f} events/s, {latency(single)}",
+                    f"{bare['per_second']:,.0f} req/s, {latency(bare)}",
+                    f"{single['per_second'] / bare['per_second']:.2f}",
+                )
+            )
+            settings = asyncio.run(durability(dsn))
+            lines.append(
+                f"acknowledged (201): {acknowledged:,}; rows in PostgreSQL: {in_database:,}; "
+                f"{settings}"
+            )
+
+            batch_client, batch_key = register(port)
+            batches = [
+                http_request(
+                    "POST",
+                    "/api/events",
+                    batch_key,
+                    json.dumps(
+                        {
+                            "events": [
+                                event_body(skewed_user(), now - timedelta(seconds=i))
+                                for i in range(1000)
+                            ]
+                        }
+                    ).encode(),
+                )
+                for _ in range(20)
+            ]
+            print("batches: tracking ...", file=sys.stderr)
+            batch = load(port, batches, 4, args.seconds)
+            print("batches: asyncpg ...", file=sys.stderr)
+            database = asyncio.run(insert_ceiling(dsn, batch_client, args.seconds, 4))
+            lines.append(
+                row(
+                    "`POST /api/events`, 1000 per request, 4 connections",
+                    f"{batch['per_second'] * 1000:,.0f} events/s",
+                    f"{database:,.0f} rows/s",
+                    f"{batch['per_second'] * 1000 / database:.2f}",
+                )
+            )
+
+            list_client, list_key = register(port)
+            print(f"listing: loading {args.events:,} events ...", file=sys.stderr)
+            asyncio.run(bulk_load(dsn, list_client, args.events))
+            queries = listing_queries(list_client, 3000)
+            gets = [
+                http_request(
+                    "GET",
+                    "/api/events?"
+                    + httpx.QueryParams(
+                        {
+                            "user_id": q.user_id,
+                            "from": q.occurred_from.isoformat(),  # type: ignore[union-attr]
+                            "till": q.occurred_till.isoformat(),
+                            "limit": "100",  # type: ignore[union-attr]
+                        }
+                    ).__str__(),
+                    list_key,
+                )
+                for q in queries
+            ]
+            print("listing: asyncpg ...", file=sys.stderr)
+            raw = asyncio.run(listing_ceiling(dsn, queries))
+            print("listing: tracking ...", file=sys.stderr)
+            listed = load(port, gets, 1, args.seconds)
+            lines.append(
+                row(
+                    f"`GET /api/events?user_id&from&till`, {args.events:,} events, 1 connection",
+                    f"p50 {listed['p50_ms']:.2f} ms, p99 {listed['p99_ms']:.2f} ms",
+                    f"p50 {raw['p50_ms']:.2f} ms, p99 {raw['p99_ms']:.2f} ms",
+                    f"p99 {listed['p99_ms'] / raw['p99_ms']:.1f}x",
+                )
+            )
+    finally:
+        server.stop()
+    print("| figure | tracking | baseline (same run, same server) | ratio |")
+    print("|---|---|---|---|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10, help="per measurement")
+    parser.add_argument("--events", type=int, default=1_000_000, help="stored before listing")
+    main(parser.parse_args())
