@@ -11,11 +11,20 @@ def test_no_variables_give_the_defaults() -> None:
     settings = load_settings({})
 
     assert settings == Settings()
-    assert (settings.storage, settings.http_host, settings.http_port) == (
-        "memory",
+    assert (settings.storage_kind, settings.http_host, settings.http_port) == (
+        "embedded",
         "127.0.0.1",
         8000,
     )
+    assert (settings.database_url, settings.data_dir) == (None, ".tracking")
+    assert (settings.db_pool_size, settings.db_max_overflow, settings.db_connect_retries) == (
+        20,
+        0,
+        10,
+    )
+    assert settings.db_statement_timeout_ms == 5000
+    assert settings.auth_cache_seconds == 1.0
+    assert (settings.group_commit_max_events, settings.group_commit_flushes) == (500, 8)
     assert (settings.jwt_issuer, settings.jwt_audience, settings.jwt_ttl_seconds) == (
         "tracking",
         "tracking-api",
@@ -138,3 +147,39 @@ def test_unknown_variables_lists_only_tracking_names_that_are_no_setting() -> No
     }
 
     assert unknown_variables(environ) == ["TRACKING_HTTP_PROT", "TRACKING_TYPO"]
+
+
+def test_a_database_url_selects_postgres_and_memory_still_wins_when_asked() -> None:
+    url = "postgresql://tracking:secret@db:5432/tracking"
+
+    assert load_settings({"TRACKING_DATABASE_URL": url}).storage_kind == "postgres"
+    assert load_settings({"TRACKING_DATABASE_URL": url}, storage="memory").storage_kind == "memory"
+
+
+def test_a_database_url_that_is_not_postgres_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"TRACKING_DATABASE_URL": "mysql://root:hunter2@db/x"})
+
+    assert str(refused.value).startswith("TRACKING_DATABASE_URL:")
+    assert "hunter2" not in str(refused.value)
+
+
+def test_postgres_storage_needs_a_database_url() -> None:
+    with pytest.raises(SettingsError, match=r"^TRACKING_STORAGE: postgres needs"):
+        load_settings({"TRACKING_STORAGE": "postgres"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TRACKING_DB_POOL_SIZE", "0"),
+        ("TRACKING_DB_CONNECT_RETRIES", "-1"),
+        ("TRACKING_DB_STATEMENT_TIMEOUT_MS", "soon"),
+        ("TRACKING_AUTH_CACHE_SECONDS", "61"),
+        ("TRACKING_GROUP_COMMIT_FLUSHES", "0"),
+        ("TRACKING_GROUP_COMMIT_MAX_EVENTS", "100000"),
+    ],
+)
+def test_a_bad_database_or_ingest_setting_names_itself(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{variable}:"):
+        load_settings({variable: value})
