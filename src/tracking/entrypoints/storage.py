@@ -30,7 +30,12 @@ def ready_storage(settings: Settings, *, for_migrations: bool = False) -> Iterat
         yield settings
     elif kind == "embedded":
         embedded = EmbeddedPostgres(settings.data_dir)
-        url = embedded.start()
+        try:
+            url = embedded.start()
+        except Exception as error:  # noqa: BLE001 - whatever pgserver raised: one clear line
+            raise click.ClickException(
+                f"cannot start the embedded PostgreSQL in {embedded.pgdata}: {error}"
+            ) from None
         try:
             if not for_migrations:
                 migrations.upgrade(url)
