@@ -45,6 +45,14 @@ async def database_url(template_ready: str) -> AsyncIterator[str]:
     await drop_database(template_ready, url)
 
 
+@pytest.fixture
+async def empty_database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A database of its own for one test, with no schema at all (never migrated)."""
+    url = await create_database(postgres_server_url, migrated=False)
+    yield url
+    await drop_database(postgres_server_url, url)
+
+
 @pytest.fixture(params=["memory", "postgres"])
 def storage_name(request: pytest.FixtureRequest) -> str:
     name: str = request.param

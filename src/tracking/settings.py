@@ -3,6 +3,7 @@
 import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -53,17 +54,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return "postgres" if self.database_url else "embedded"
 
     def __post_init__(self) -> None:
-        if self.database_url is not None and not self.database_url.startswith(_POSTGRES_SCHEMES):
-            raise SettingsError(
-                f"{PREFIX}DATABASE_URL: must be a postgresql:// URL "
-                "(e.g. postgresql://user:password@host:5432/tracking)"
-            )
+        if self.database_url is not None:
+            _check_database_url(self.database_url)
         if self.storage == "postgres" and self.database_url is None:
             raise SettingsError(f"{PREFIX}STORAGE: postgres needs {PREFIX}DATABASE_URL")
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < JWT_SECRET_MIN_BYTES:
             raise SettingsError(
                 f"{PREFIX}JWT_SECRET: must be at least {JWT_SECRET_MIN_BYTES} bytes long"
             )
+
+
+def _check_database_url(url: str) -> None:
+    problem = None
+    if not url.startswith(_POSTGRES_SCHEMES):
+        problem = "must be a postgresql:// URL (e.g. postgresql://user:password@host:5432/db)"
+    else:
+        try:
+            urlsplit(url).port  # noqa: B018 - parsing it is the check
+        except ValueError:
+            problem = "has a port that is not a number from 1 to 65535"
+    if problem is not None:
+        raise SettingsError(f"{PREFIX}DATABASE_URL: {problem}")
 
 
 _FIELDS = {name.upper(): name for name in Settings.__struct_fields__}

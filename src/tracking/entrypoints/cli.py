@@ -7,6 +7,7 @@ import sys
 import click
 import msgspec
 import uvicorn
+from alembic.util import CommandError
 
 from tracking.adapters.postgres import migrations
 from tracking.bootstrap import build_container
@@ -83,14 +84,17 @@ def migrate(action: str, revision: str | None, storage: str | None) -> None:
     if action == "history":
         click.echo("\n".join(migrations.history()))
         return
+    if action == "downgrade" and revision is None:
+        raise click.UsageError("downgrade needs a REVISION, e.g. -1 or base")
     with ready_storage(settings, for_migrations=True) as ready:
         url = ready.database_url or ""
-        if action == "upgrade":
-            migrations.upgrade(url, revision or "head")
-        elif action == "downgrade":
-            if revision is None:
-                raise click.UsageError("downgrade needs a REVISION, e.g. -1 or base")
-            migrations.downgrade(url, revision)
+        try:
+            if action == "upgrade":
+                migrations.upgrade(url, revision or "head")
+            elif action == "downgrade":
+                migrations.downgrade(url, revision or "")
+        except CommandError as error:
+            raise click.ClickException(f"migrate {action}: {error}") from None
         at, head = migrations.current(url), migrations.head()
         state = "at head" if at == head else f"head is {head}"
         click.echo(f"schema at {at or 'nothing (empty database)'} ({state})")

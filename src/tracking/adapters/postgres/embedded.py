@@ -1,6 +1,8 @@
 """The embedded default: a real PostgreSQL from the `pgserver` package, in a local directory."""
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,11 +28,36 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")
             from pgserver.postgres_server import get_server  # noqa: PLC0415
 
+            _forget_dead_processes(self.pgdata)
             self._server = get_server(self.pgdata, cleanup_mode="stop")
         uri: str = self._server.get_uri()
         return uri
 
     def stop(self) -> None:
         if self._server is not None:
+            _forget_dead_processes(self.pgdata)
             self._server.cleanup()
             self._server = None
+
+
+def _forget_dead_processes(pgdata: Path) -> None:
+    """pgserver stops the server when the last process using it lets go, counting them in
+    `.handle_pids.json`. A process that was killed never lets go, and its pid would keep the
+    server running after every later clean stop; so the dead are struck off first."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    pids = json.loads(handles.read_text() or "[]")
+    alive = [pid for pid in pids if _is_alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

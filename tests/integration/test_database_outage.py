@@ -1,0 +1,146 @@
+"""PostgreSQL goes away and comes back while the service runs: callers get 503 with
+Retry-After (never 401 or 500), and the same app recovers on its own, having lost nothing."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import ADMIN_KEY, JWT_SECRET
+from tests.integration.http_helpers import PROBLEM, bearer, event, register
+from tracking.adapters.postgres import migrations
+from tracking.adapters.postgres.embedded import EmbeddedPostgres
+from tracking.bootstrap import build_container
+from tracking.entrypoints.http.app import create_app
+from tracking.settings import Settings
+
+ADMIN = {"X-API-Key": ADMIN_KEY}
+RECOVERY_ATTEMPTS = 40  # a quarter of a second apart
+
+
+class Database:
+    """A PostgreSQL of this test's own, in `tmp_path`, that the test stops and starts."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.server: EmbeddedPostgres | None = None
+
+    async def start(self) -> str:
+        self.server = EmbeddedPostgres(str(self.data_dir))
+        return await asyncio.to_thread(self.server.start)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await asyncio.to_thread(self.server.stop)
+            self.server = None
+
+
+async def reachable(url: str) -> bool:
+    try:
+        connection = await asyncpg.connect(url, timeout=1)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await connection.close()
+    return True
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path)
+    yield database
+    await database.stop()
+
+
+@pytest.fixture
+async def url(database: Database) -> str:
+    url = await database.start()
+    await asyncio.to_thread(migrations.upgrade, url)
+    return url
+
+
+@pytest.fixture
+async def http(url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    settings = Settings(
+        storage="postgres",
+        database_url=url,
+        admin_api_key=ADMIN_KEY,
+        jwt_secret=JWT_SECRET,
+        db_connect_timeout_seconds=1,
+        db_pool_timeout_seconds=1,
+        db_statement_timeout_ms=2000,
+    )
+    async with AsyncTestClient(create_app(build_container(settings))) as client:
+        yield client
+
+
+async def test_while_the_database_is_down_every_route_that_needs_it_answers_503(
+    database: Database, url: str, http: AsyncTestClient[Litestar]
+) -> None:
+    # Credentials never used to authenticate, so no cache can answer for them.
+    by_key = await register(http, ADMIN)
+    by_token = await bearer(http, (await register(http, ADMIN)).api_key)
+    assert (await http.post("/api/event", headers=ADMIN, json=event())).status_code == 201
+
+    await database.stop()
+    assert not await reachable(url)
+
+    ready = await http.get("/health/ready")
+    assert ready.status_code == 503
+    assert {d["name"]: d["status"] for d in ready.json()["dependencies"]} == {"database": "down"}
+    one = await http.post("/api/event", headers=ADMIN, json=event())
+    batch = await http.post("/api/events", headers=ADMIN, json={"events": [event(), event()]})
+    for answer in (one, batch):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == PROBLEM
+        assert answer.json()["code"] in {"database_unavailable", "storage_unavailable"}
+        assert int(answer.headers["retry-after"]) >= 1
+    listed = await http.get("/api/events", headers=ADMIN)
+    assert listed.status_code == 503, listed.text
+    assert "retry-after" in listed.headers
+    # Who the caller is cannot be known without the database: "try again", not "who are you".
+    for headers in (by_key.headers, by_token):
+        me = await http.get("/api/clients/me", headers=headers)
+        assert me.status_code == 503, me.text
+        assert me.headers["content-type"] == PROBLEM
+    assert (await http.get("/health/live")).status_code == 200
+
+
+async def test_when_the_database_comes_back_the_same_app_recovers_with_nothing_lost(
+    database: Database, url: str, http: AsyncTestClient[Litestar]
+) -> None:
+    before = await http.post("/api/event", headers=ADMIN, json=event(user_id="u-before"))
+    assert before.status_code == 201, before.text
+
+    await database.stop()
+    assert not await reachable(url)
+    assert (await http.post("/api/event", headers=ADMIN, json=event())).status_code == 503
+    assert await database.start() == url  # same directory, same address
+
+    # The pool may hold connections to the old server: give it a few tries to notice.
+    ready = 0
+    for _ in range(RECOVERY_ATTEMPTS):
+        ready = (await http.get("/health/ready")).status_code
+        if ready == 200:
+            break
+        await asyncio.sleep(0.25)
+    assert ready == 200
+    # A retry carries the same id, so it is stored once whichever attempt got through.
+    after = event(id=str(uuid.uuid4()), user_id="u-after")
+    statuses = []
+    for _ in range(RECOVERY_ATTEMPTS):
+        statuses.append((await http.post("/api/event", headers=ADMIN, json=after)).status_code)
+        if statuses[-1] != 503:
+            break
+        await asyncio.sleep(0.25)
+    assert statuses[-1] in {200, 201}, statuses
+    assert set(statuses[:-1]) <= {503}, statuses
+
+    listed = await http.get("/api/events", headers=ADMIN, params={"order": "asc"})
+    assert listed.status_code == 200, listed.text
+    ids = [e["id"] for e in listed.json()["events"]]
+    assert ids == [before.json()["id"], after["id"]]
