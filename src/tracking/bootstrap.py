@@ -7,10 +7,12 @@ from dependency_injector import containers, providers
 
 from tracking.adapters.event_writers import GroupCommitEventWriter
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
+from tracking.adapters.memory.metrics import InMemoryMetricsReadModel, InMemoryMetricsStore
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.adapters.postgres.database import create_engine
+from tracking.adapters.postgres.metrics import PostgresMetricsReadModel, PostgresMetricsStore
 from tracking.adapters.postgres.principal_cache import PrincipalCache
 from tracking.adapters.postgres.read_models import (
     PostgresCheck,
@@ -19,6 +21,10 @@ from tracking.adapters.postgres.read_models import (
 )
 from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.commands.calculate_metrics import (
+    CalculateMetricsHandler,
+    MetricsPolicy,
+)
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
 from tracking.application.commands.ensure_admin import EnsureAdminHandler
 from tracking.application.commands.issue_access_token import IssueAccessTokenHandler
@@ -29,7 +35,10 @@ from tracking.application.queries.authenticate import AuthenticateHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
 from tracking.application.queries.list_events import ListEventsHandler
+from tracking.application.queries.list_metric_windows import ListMetricWindowsHandler
+from tracking.application.queries.list_metrics import ListMetricsHandler
 from tracking.application.queries.readiness import ReadinessHandler
+from tracking.domain.windows import WindowSize
 from tracking.settings import Settings
 
 
@@ -48,6 +57,15 @@ def _storage(settings: Settings) -> str:
     return "postgres"
 
 
+def _metrics_policy(settings: Settings) -> MetricsPolicy:
+    return MetricsPolicy(
+        size=WindowSize(settings.metrics_window_hours),
+        grace=timedelta(seconds=settings.metrics_grace_seconds),
+        backfill=timedelta(days=settings.metrics_backfill_days),
+        max_windows=settings.metrics_max_windows,
+    )
+
+
 def _seconds(milliseconds: float) -> float:
     return milliseconds / 1000
 
@@ -59,6 +77,8 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(UuidV7Generator)
 
     storage = providers.Callable(_storage, settings)
+    window_size = providers.Singleton(WindowSize, settings.provided.metrics_window_hours)
+    metrics_policy = providers.Singleton(_metrics_policy, settings)
 
     store = providers.Singleton(InMemoryStore)
     engine = providers.Singleton(
@@ -88,6 +108,16 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryClientReadModel, store=store),
         postgres=providers.Singleton(PostgresClientReadModel, engine=engine, cache=principal_cache),
     )
+    metrics_store = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryMetricsStore, store=store),
+        postgres=providers.Singleton(PostgresMetricsStore, engine=engine),
+    )
+    metrics_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryMetricsReadModel, store=store),
+        postgres=providers.Singleton(PostgresMetricsReadModel, engine=engine),
+    )
     checks = providers.Selector(
         storage,
         memory=providers.List(providers.Singleton(InMemoryStoreCheck, store=store)),
@@ -106,6 +136,7 @@ class Container(containers.DeclarativeContainer):
     event_writer = providers.Singleton(
         GroupCommitEventWriter,
         uow=uow.provider,
+        window_size=window_size,
         max_events=settings.provided.group_commit_max_events,
         max_wait=providers.Callable(_seconds, settings.provided.group_commit_wait_ms),
         max_flushes=settings.provided.group_commit_flushes,
@@ -126,6 +157,13 @@ class Container(containers.DeclarativeContainer):
     get_client = providers.Singleton(GetClientHandler, clients=client_reads)
     list_clients = providers.Singleton(ListClientsHandler, clients=client_reads)
     readiness = providers.Singleton(ReadinessHandler, checks=checks)
+    calculate_metrics = providers.Singleton(
+        CalculateMetricsHandler, store=metrics_store, clock=clock, policy=metrics_policy
+    )
+    list_metrics = providers.Singleton(ListMetricsHandler, metrics=metrics_reads, size=window_size)
+    list_metric_windows = providers.Singleton(
+        ListMetricWindowsHandler, metrics=metrics_reads, size=window_size, clock=clock
+    )
 
 
 def build_container(settings: Settings) -> Container:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 PREFIX = "TRACKING_"
+HOURS_PER_DAY = 24
 # The test suite's own variables (see tests/conftest.py), not the service's.
 _NOT_SETTINGS = re.compile(r"TRACKING_TEST_.*")
 JWT_SECRET_MIN_BYTES = 32
@@ -37,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     group_commit_wait_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 0.0
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    metrics_window_hours: Annotated[int, msgspec.Meta(ge=1, le=24)] = 4
+    metrics_grace_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 60
+    metrics_backfill_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
+    metrics_max_windows: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 42
+    metrics_schedule: Literal["off", "internal"] = "off"
     jwt_secret: str | None = None
     jwt_issuer: Annotated[str, msgspec.Meta(min_length=1)] = "tracking"
     jwt_audience: Annotated[str, msgspec.Meta(min_length=1)] = "tracking-api"
@@ -56,6 +62,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def __post_init__(self) -> None:
         if self.database_url is not None:
             _check_database_url(self.database_url)
+        if HOURS_PER_DAY % self.metrics_window_hours:
+            raise SettingsError(
+                f"{PREFIX}METRICS_WINDOW_HOURS: must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24), "
+                f"got {self.metrics_window_hours}"
+            )
         if self.storage == "postgres" and self.database_url is None:
             raise SettingsError(f"{PREFIX}STORAGE: postgres needs {PREFIX}DATABASE_URL")
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < JWT_SECRET_MIN_BYTES:

@@ -48,9 +48,18 @@ class CountingUnitOfWork(InMemoryUnitOfWork):
 
 
 def writer(
-    store: InMemoryStore, commits: list[int], *, fail: bool = False, **kw: int
+    store: InMemoryStore,
+    commits: list[int],
+    *,
+    fail: bool = False,
+    max_events: int = 500,
+    max_flushes: int = 2,
 ) -> GroupCommitEventWriter:
-    return GroupCommitEventWriter(lambda: CountingUnitOfWork(store, commits, fail=fail), **kw)
+    return GroupCommitEventWriter(
+        lambda: CountingUnitOfWork(store, commits, fail=fail),
+        max_events=max_events,
+        max_flushes=max_flushes,
+    )
 
 
 async def test_concurrent_writes_share_a_few_transactions_and_each_hears_its_own_keys() -> None:

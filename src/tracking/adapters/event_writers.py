@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from tracking.application.errors import ApplicationError, Unavailable
 from tracking.application.ports import EventKey, EventWriter, UnitOfWorkFactory
 from tracking.domain.events import Event
+from tracking.domain.windows import Window, WindowSize
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,9 @@ class _Waiting:
 
 
 class GroupCommitEventWriter(EventWriter):
-    """Writes of fewer than `max_events` wait for the next flush: it starts as soon as one of
+    """Also marks the windows of late events stale (see `_late_windows`).
+
+    Writes of fewer than `max_events` wait for the next flush: it starts as soon as one of
     `max_flushes` concurrent flushes is free (after `max_wait` seconds, to gather more) and takes
     up to `max_events` events in one transaction. Under load, a flush is as large as the load
     made it; when idle, a lone write is flushed at once. A larger write is its own transaction.
@@ -35,11 +38,13 @@ class GroupCommitEventWriter(EventWriter):
         self,
         uow: UnitOfWorkFactory,
         *,
+        window_size: WindowSize = WindowSize(4),  # noqa: B008 - an immutable value
         max_events: int = 500,
         max_wait: float = 0.0,
         max_flushes: int = 2,
     ) -> None:
         self._uow = uow
+        self._size = window_size
         self._max_events = max_events
         self._max_wait = max_wait
         self._max_flushes = max_flushes
@@ -102,8 +107,22 @@ class GroupCommitEventWriter(EventWriter):
     async def _commit(self, events: Sequence[Event]) -> set[EventKey]:
         async with self._uow() as uow:
             stored = await uow.events.add_new(events)
+            late = self._late_windows(events, stored)
+            if late:
+                await uow.windows.mark_stale(late)
             await uow.commit()
         return stored
+
+    def _late_windows(self, events: Sequence[Event], stored: set[EventKey]) -> set[Window]:
+        """Windows that had already closed when their new events arrived: the metrics of such
+        a window may be computed already, so it is marked stale, in the same transaction."""
+        late = set()
+        for event in events:
+            if event.occurred_at < self._size.window_of(event.received_at).start:
+                window = self._size.window_of(event.occurred_at)
+                if (event.client_id, event.id) in stored:
+                    late.add(window)
+        return late
 
 
 def _unavailable(error: Exception, writes: int) -> ApplicationError:

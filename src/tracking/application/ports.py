@@ -1,6 +1,7 @@
 """The ports: what the use cases need from the world, as Protocols the adapters subclass."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -9,9 +10,17 @@ from uuid import UUID
 import msgspec
 
 from tracking.application.principal import Principal
-from tracking.application.views import ClientView, EventCriteria, EventView
+from tracking.application.views import (
+    ClientView,
+    EventCriteria,
+    EventView,
+    MetricCriteria,
+    UserMetricView,
+    WindowView,
+)
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
+from tracking.domain.windows import Window, WindowSize
 
 
 class Clock(Protocol):
@@ -59,11 +68,19 @@ class ClientRepository(Protocol):
     async def count_active_admins(self) -> int: ...
 
 
+class WindowRepository(Protocol):
+    async def mark_stale(self, windows: Collection[Window]) -> None:
+        """These closed windows received events: the next run (re)computes them. Marking a
+        window that is being computed waits for that computation to commit."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: `async with uow:` rolls back unless `commit()` ran."""
 
     events: EventRepository
     clients: ClientRepository
+    windows: WindowRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -121,3 +138,38 @@ class DependencyCheck(Protocol):
     async def check(self) -> None:
         """Returns when the dependency answers; raises otherwise."""
         ...
+
+
+class ComputedWindow(msgspec.Struct, frozen=True, kw_only=True):
+    window: Window
+    users: int
+    events: int
+    recomputed: bool
+
+
+class MetricsStore(Protocol):
+    """Where windows are computed: in the database, one statement per window."""
+
+    def exclusive_run(self) -> AbstractAsyncContextManager[bool]:
+        """Holds the run lock for the block; gives False, at once, if another run holds it."""
+        ...
+
+    async def oldest_event_at(self) -> datetime | None: ...
+
+    async def unsettled(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
+        """Of these window starts, those never computed; plus every window, among them or
+        not, marked stale since its last computation. Oldest first."""
+        ...
+
+    async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
+        """Replaces the window's rows with a fresh aggregation, logs it and clears its stale
+        mark, in one transaction."""
+        ...
+
+
+class MetricsReadModel(Protocol):
+    async def list_metrics(self, criteria: MetricCriteria) -> list[UserMetricView]: ...
+
+    async def list_windows(
+        self, size: WindowSize, starts_from: datetime, starts_till: datetime
+    ) -> list[WindowView]: ...

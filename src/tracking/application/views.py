@@ -59,3 +59,44 @@ def client_view(client: Client) -> ClientView:
         created_at=client.created_at,
         api_key_prefix=client.api_key_prefix,
     )
+
+
+class UserMetricView(msgspec.Struct, frozen=True, kw_only=True):
+    """One user's activity in one window."""
+
+    user_id: str
+    window_start: datetime
+    window_end: datetime
+    event_count: int
+    distinct_actions: int
+    action_counts: dict[str, int]
+    first_event_at: datetime
+    last_event_at: datetime
+    computed_at: datetime
+
+
+class MetricCriteria(msgspec.Struct, frozen=True, kw_only=True):
+    """One tenant's metrics of windows starting in `[starts_from, starts_till)`, in
+    `(window_start, user_id)` order, after `after`."""
+
+    client_id: UUID
+    window_hours: int
+    user_id: str | None = None
+    starts_from: datetime | None = None
+    starts_till: datetime | None = None
+    after: tuple[datetime, str] | None = None
+    limit: int = 100
+
+
+class WindowView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A window in the run log: computed (and when, how big), or waiting to be."""
+
+    start: datetime
+    end: datetime
+    stale: bool
+    computed_at: datetime | None = None
+    kind: str | None = None
+    users: int | None = None
+    events: int | None = None
+    duration_ms: float | None = None
+    computations: int = 0

@@ -2,8 +2,10 @@
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
+from tracking.application.views import UserMetricView, WindowView
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
 
@@ -18,6 +20,12 @@ class InMemoryStore:
     clients: dict[UUID, Client] = field(default_factory=dict)
     client_ids_by_key: dict[str, UUID] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Metrics: rows by (window_hours, window_start) then (client_id, user_id); the run log.
+    metrics: dict[tuple[int, datetime], dict[tuple[UUID, str], UserMetricView]] = field(
+        default_factory=dict
+    )
+    windows: dict[tuple[int, datetime], WindowView] = field(default_factory=dict)
+    run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def events_of(self, client_id: UUID) -> dict[UUID, Event]:
         return self.events.get(client_id, {})

@@ -1,14 +1,24 @@
 """A transaction over the in-memory store: changes are staged and applied on commit."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+import msgspec
+
 from tracking.adapters.memory.store import InMemoryStore
-from tracking.application.ports import ClientRepository, EventKey, EventRepository, UnitOfWork
+from tracking.application.ports import (
+    ClientRepository,
+    EventKey,
+    EventRepository,
+    UnitOfWork,
+    WindowRepository,
+)
+from tracking.application.views import WindowView
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
+from tracking.domain.windows import Window
 
 
 class InMemoryEventRepository(EventRepository):
@@ -58,11 +68,20 @@ class InMemoryClientRepository(ClientRepository):
         return sum(1 for c in self._visible().values() if c.active and c.role is Role.ADMIN)
 
 
+class InMemoryWindowRepository(WindowRepository):
+    def __init__(self) -> None:
+        self.pending: set[Window] = set()
+
+    async def mark_stale(self, windows: Collection[Window]) -> None:
+        self.pending.update(windows)
+
+
 class InMemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self.events = self._events = InMemoryEventRepository(store)
         self.clients = self._clients = InMemoryClientRepository(store)
+        self.windows = self._windows = InMemoryWindowRepository()
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
@@ -76,6 +95,7 @@ class InMemoryUnitOfWork(UnitOfWork):
     ) -> None:
         self._events.pending.clear()
         self._clients.pending.clear()
+        self._windows.pending.clear()
         self._store.lock.release()
 
     async def commit(self) -> None:
@@ -83,5 +103,16 @@ class InMemoryUnitOfWork(UnitOfWork):
             self._store.events.setdefault(client_id, {})[event_id] = event
         for client in self._clients.pending.values():
             self._store.put_client(client)
+        for window in self._windows.pending:
+            mark_stale(self._store, window)
         self._events.pending.clear()
         self._clients.pending.clear()
+
+
+def mark_stale(store: InMemoryStore, window: Window) -> None:
+    key = (window.size.hours, window.start)
+    logged = store.windows.get(key)
+    if logged is None:
+        store.windows[key] = WindowView(start=window.start, end=window.end, stale=True)
+    elif not logged.stale:
+        store.windows[key] = msgspec.structs.replace(logged, stale=True)

@@ -1,13 +1,16 @@
 """The schema, defined once: alembic's `target_metadata` and the adapters' tables."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     Uuid,
@@ -55,4 +58,42 @@ events = Table(
     # Scanning a time range across clients (metrics windows): BRIN, because events arrive
     # roughly in time order, and it costs inserts next to nothing.
     Index("ix_events_occurred_at_brin", "occurred_at", postgresql_using="brin"),
+)
+
+# One row per (client, user, window) with at least one event; a window's rows are replaced
+# whole when it is (re)computed.
+user_activity_metrics = Table(
+    "user_activity_metrics",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("window_hours", SmallInteger, primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("user_id", Text, primary_key=True),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("distinct_actions", Integer, nullable=False),
+    Column("action_counts", JSONB, nullable=False),
+    Column("first_event_at", DateTime(timezone=True), nullable=False),
+    Column("last_event_at", DateTime(timezone=True), nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    # Replacing one window's rows; one user's metrics over time.
+    Index("ix_user_activity_metrics_window", "window_hours", "window_start"),
+    Index("ix_user_activity_metrics_user", "client_id", "user_id", "window_hours", "window_start"),
+)
+
+# The run log: a window computed (with its figures), or waiting (stale, or touched by a late
+# event before its first computation: computed_at is null).
+metric_windows = Table(
+    "metric_windows",
+    metadata,
+    Column("window_hours", SmallInteger, primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("stale", Boolean, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=True),
+    Column("kind", Text, nullable=True),
+    Column("users", Integer, nullable=True),
+    Column("events", BigInteger, nullable=True),
+    Column("duration_ms", Float, nullable=True),
+    Column("computations", Integer, nullable=False),
 )

@@ -1,7 +1,8 @@
 """A transaction on one pooled connection, for one command, request or batch."""
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -11,13 +12,21 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.database import driver_connection, is_outage
+from tracking.adapters.postgres.metrics import MARK_STALE
 from tracking.adapters.postgres.principal_cache import PrincipalCache
 from tracking.adapters.postgres.statements import Statement
 from tracking.adapters.postgres.tables import clients
 from tracking.application.errors import Conflict
-from tracking.application.ports import ClientRepository, EventKey, EventRepository, UnitOfWork
+from tracking.application.ports import (
+    ClientRepository,
+    EventKey,
+    EventRepository,
+    UnitOfWork,
+    WindowRepository,
+)
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
+from tracking.domain.windows import Window
 
 # One statement per batch, whatever its size: arrays in, the keys actually inserted out.
 INSERT_EVENTS = """
@@ -127,11 +136,25 @@ def _client(row: asyncpg.Record) -> Client:
     )
 
 
+class PostgresWindowRepository(WindowRepository):
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def mark_stale(self, windows: Collection[Window]) -> None:
+        by_size: dict[int, list[datetime]] = {}
+        for window in windows:
+            by_size.setdefault(window.size.hours, []).append(window.start)
+        for hours, starts in sorted(by_size.items()):
+            # In one order, so two transactions marking the same windows cannot deadlock.
+            await self._connection.execute(MARK_STALE, hours, sorted(starts))
+
+
 class PostgresUnitOfWork(UnitOfWork):
     """Rolls back unless `commit()` ran; an unreachable database is `Unavailable`."""
 
     events: PostgresEventRepository
     clients: PostgresClientRepository
+    windows: PostgresWindowRepository
 
     def __init__(self, engine: AsyncEngine, cache: PrincipalCache) -> None:
         self._engine = engine
@@ -149,6 +172,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self._committed = False
         self.events = PostgresEventRepository(connection)
         self.clients = PostgresClientRepository(connection)
+        self.windows = PostgresWindowRepository(connection)
         return self
 
     async def __aexit__(

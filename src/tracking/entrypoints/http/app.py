@@ -14,6 +14,7 @@ from tracking.entrypoints.http.auth import ApiAuthentication
 from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
 from tracking.entrypoints.http.health import HealthController
+from tracking.entrypoints.http.metrics import MetricsController
 from tracking.entrypoints.http.openapi import openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.request_id import add_request_id
@@ -29,6 +30,9 @@ _HANDLERS = (
     "get_client",
     "list_clients",
     "readiness",
+    "calculate_metrics",
+    "list_metrics",
+    "list_metric_windows",
 )
 
 
@@ -37,7 +41,7 @@ def create_app(container: Container) -> Litestar:
     # holding shared state (the handlers, the authentication) is handed over at the app level.
     api = Router(
         path="/",
-        route_handlers=[EventController, ClientController, TokenController],
+        route_handlers=[EventController, ClientController, TokenController, MetricsController],
         security=[{"BearerToken": []}, {"ApiKey": []}],
     )
     return Litestar(

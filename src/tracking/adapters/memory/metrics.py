@@ -1,0 +1,121 @@
+"""Metrics over the in-memory store: the same observable behaviour as the PostgreSQL ones."""
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from tracking.adapters.memory.store import InMemoryStore
+from tracking.application.ports import ComputedWindow, MetricsReadModel, MetricsStore
+from tracking.application.views import MetricCriteria, UserMetricView, WindowView
+from tracking.domain.events import Event
+from tracking.domain.windows import Window, WindowSize
+
+
+class InMemoryMetricsStore(MetricsStore):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    @contextlib.asynccontextmanager
+    async def exclusive_run(self) -> AsyncIterator[bool]:
+        if self._store.run_lock.locked():
+            yield False
+            return
+        async with self._store.run_lock:
+            yield True
+
+    async def oldest_event_at(self) -> datetime | None:
+        times = (e.occurred_at for events in self._store.events.values() for e in events.values())
+        return min(times, default=None)
+
+    async def unsettled(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
+        logged = {s: w for (h, s), w in self._store.windows.items() if h == size.hours}
+        never = {s for s in starts if s not in logged or logged[s].computed_at is None}
+        stale = {s for s, w in logged.items() if w.stale}
+        return sorted(never | stale)
+
+    async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
+        # The store's write lock, as a transaction would: no insert lands half-way.
+        async with self._store.lock:
+            started = time.perf_counter()
+            key = (window.size.hours, window.start)
+            rows = _aggregate(self._store, window, computed_at)
+            self._store.metrics[key] = rows
+            logged = self._store.windows.get(key)
+            recomputed = logged is not None and logged.computed_at is not None
+            self._store.windows[key] = WindowView(
+                start=window.start,
+                end=window.end,
+                stale=False,
+                computed_at=computed_at,
+                kind="recomputed" if recomputed else "computed",
+                users=len(rows),
+                events=sum(r.event_count for r in rows.values()),
+                duration_ms=(time.perf_counter() - started) * 1000,
+                computations=(logged.computations if logged else 0) + 1,
+            )
+        return ComputedWindow(
+            window=window,
+            users=len(rows),
+            events=sum(r.event_count for r in rows.values()),
+            recomputed=recomputed,
+        )
+
+
+def _aggregate(
+    store: InMemoryStore, window: Window, computed_at: datetime
+) -> dict[tuple[UUID, str], UserMetricView]:
+    by_user: dict[tuple[UUID, str], list[Event]] = {}
+    for stored in store.events.values():
+        for event in stored.values():
+            if window.start <= event.occurred_at < window.end:
+                by_user.setdefault((event.client_id, event.user_id), []).append(event)
+    rows = {}
+    for (client_id, user_id), mine in by_user.items():
+        actions = Counter(e.action for e in mine)
+        rows[(client_id, user_id)] = UserMetricView(
+            user_id=user_id,
+            window_start=window.start,
+            window_end=window.end,
+            event_count=len(mine),
+            distinct_actions=len(actions),
+            action_counts=dict(actions),
+            first_event_at=min(e.occurred_at for e in mine),
+            last_event_at=max(e.occurred_at for e in mine),
+            computed_at=computed_at,
+        )
+    return rows
+
+
+class InMemoryMetricsReadModel(MetricsReadModel):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def list_metrics(self, criteria: MetricCriteria) -> list[UserMetricView]:
+        found = [
+            row
+            for (hours, start), rows in self._store.metrics.items()
+            if hours == criteria.window_hours
+            and (criteria.starts_from is None or start >= criteria.starts_from)
+            and (criteria.starts_till is None or start < criteria.starts_till)
+            for (client_id, user_id), row in rows.items()
+            if client_id == criteria.client_id
+            and (criteria.user_id is None or user_id == criteria.user_id)
+            and (criteria.after is None or (start, user_id) > criteria.after)
+        ]
+        found.sort(key=lambda row: (row.window_start, row.user_id))
+        return found[: criteria.limit]
+
+    async def list_windows(
+        self, size: WindowSize, starts_from: datetime, starts_till: datetime
+    ) -> list[WindowView]:
+        return sorted(
+            (
+                window
+                for (hours, start), window in self._store.windows.items()
+                if hours == size.hours and starts_from <= start < starts_till
+            ),
+            key=lambda window: window.start,
+        )

@@ -1,0 +1,83 @@
+"""ListMetrics: one tenant's per-user window metrics, a page at a time."""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from tracking.application.errors import FieldError, Forbidden, InvalidInput
+from tracking.application.pagination import decode_position, encode_position
+from tracking.application.ports import MetricsReadModel
+from tracking.application.principal import Principal
+from tracking.application.views import MetricCriteria, UserMetricView
+from tracking.domain.windows import WindowSize
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+_CURSOR_TAG = "metrics"
+
+
+class ListMetrics(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    actor: Principal
+    client_id: UUID | None = None
+    user_id: str | None = None
+    starts_from: datetime | None = None
+    starts_till: datetime | None = None
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+class MetricsPage(msgspec.Struct, frozen=True, kw_only=True):
+    metrics: list[UserMetricView]
+    next_cursor: str | None
+
+
+class ListMetricsHandler:
+    """Metrics of the windows whose start is in `[from, till)`, ordered by window then user.
+    A client sees only its own; an admin its own, or another client's with `client_id`."""
+
+    def __init__(self, metrics: MetricsReadModel, size: WindowSize) -> None:
+        self._metrics = metrics
+        self._size = size
+
+    async def __call__(self, query: ListMetrics) -> MetricsPage:
+        client_id = query.client_id or query.actor.client_id
+        if not query.actor.may_act_for(client_id):
+            raise Forbidden("forbidden_client", "a client may list only its own metrics")
+        _check(query)
+        after = None if query.cursor is None else decode_position(query.cursor, _CURSOR_TAG)
+        rows = await self._metrics.list_metrics(
+            MetricCriteria(
+                client_id=client_id,
+                window_hours=self._size.hours,
+                user_id=query.user_id,
+                starts_from=query.starts_from,
+                starts_till=query.starts_till,
+                after=after,
+                limit=query.limit + 1,
+            )
+        )
+        if len(rows) <= query.limit:
+            return MetricsPage(metrics=rows, next_cursor=None)
+        last = rows[query.limit - 1]
+        cursor = encode_position(_CURSOR_TAG, last.window_start, last.user_id)
+        return MetricsPage(metrics=rows[: query.limit], next_cursor=cursor)
+
+
+def _check(query: ListMetrics) -> None:
+    errors = []
+    if not 1 <= query.limit <= MAX_LIMIT:
+        errors.append(FieldError(field="limit", message=f"must be between 1 and {MAX_LIMIT}"))
+    for field, value in (("from", query.starts_from), ("till", query.starts_till)):
+        if value is not None and value.tzinfo is None:
+            errors.append(FieldError(field=field, message="must carry a UTC offset"))
+    if (
+        not errors
+        and query.starts_from is not None
+        and query.starts_till is not None
+        and query.starts_from >= query.starts_till
+    ):
+        errors.append(FieldError(field="till", message="must be later than from"))
+    if errors:
+        detail = "; ".join(f"{error.field} {error.message}" for error in errors)
+        raise InvalidInput("invalid_query", detail, errors=errors)

@@ -1,0 +1,138 @@
+"""Metrics routes: run the calculation, read per-user metrics, read the run log."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromQuery, QueryParameter
+
+from tracking.application.commands.calculate_metrics import (
+    CalculateMetrics,
+    CalculateMetricsHandler,
+)
+from tracking.application.queries.list_metric_windows import (
+    ListMetricWindows,
+    ListMetricWindowsHandler,
+)
+from tracking.application.queries.list_metrics import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ListMetrics,
+    ListMetricsHandler,
+    MetricsPage,
+)
+from tracking.application.views import WindowView
+from tracking.entrypoints.http.auth import AuthenticatedRequest
+from tracking.entrypoints.http.openapi import documented
+
+
+class ComputedWindowOut(msgspec.Struct, frozen=True, kw_only=True):
+    start: datetime
+    end: datetime
+    users: int
+    events: int
+    kind: Literal["computed", "recomputed"]
+
+
+class MetricsRunOut(msgspec.Struct, frozen=True, kw_only=True):
+    windows: list[ComputedWindowOut]
+    pending: int
+
+
+class AlreadyRunning(msgspec.Struct, frozen=True, kw_only=True):
+    already_running: bool = True
+
+
+class WindowsOut(msgspec.Struct, frozen=True, kw_only=True):
+    windows: list[WindowView]
+
+
+class MetricsController(Controller):
+    path = "/api/metrics"
+    tags = ("metrics",)
+
+    @post(
+        "/",
+        status_code=200,
+        summary="Calculate metrics now (admin)",
+        description=CalculateMetricsHandler.__doc__,
+        responses={
+            202: ResponseSpec(AlreadyRunning, description="Another run holds the lock"),
+            **documented(401, 403),
+        },
+    )
+    async def calculate(
+        self,
+        request: AuthenticatedRequest,
+        calculate_metrics: NamedDependency[CalculateMetricsHandler],
+    ) -> Response[MetricsRunOut | AlreadyRunning]:
+        run = await calculate_metrics(CalculateMetrics(actor=request.user))
+        if run.already_running:
+            return Response(AlreadyRunning(), status_code=202)
+        windows = [
+            ComputedWindowOut(
+                start=c.window.start,
+                end=c.window.end,
+                users=c.users,
+                events=c.events,
+                kind="recomputed" if c.recomputed else "computed",
+            )
+            for c in run.computed
+        ]
+        return Response(MetricsRunOut(windows=windows, pending=run.pending), status_code=200)
+
+    @get(
+        "/",
+        summary="Per-user metrics by window",
+        description=ListMetricsHandler.__doc__,
+        responses=documented(400, 401, 403),
+    )
+    async def list_metrics(
+        self,
+        *,
+        request: AuthenticatedRequest,
+        list_metrics: NamedDependency[ListMetricsHandler],
+        user_id: FromQuery[str | None] = None,
+        starts_from: Annotated[
+            datetime | None, QueryParameter(name="from", description="Window start, inclusive.")
+        ] = None,
+        starts_till: Annotated[
+            datetime | None, QueryParameter(name="till", description="Window start, exclusive.")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, QueryParameter(description="`next_cursor`.")] = None,
+        client_id: Annotated[UUID | None, QueryParameter(description="Admins only.")] = None,
+    ) -> MetricsPage:
+        query = ListMetrics(
+            actor=request.user,
+            client_id=client_id,
+            user_id=user_id,
+            starts_from=starts_from,
+            starts_till=starts_till,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await list_metrics(query)
+
+    @get(
+        "/windows",
+        summary="The metrics run log (admin)",
+        description=ListMetricWindowsHandler.__doc__,
+        responses=documented(400, 401, 403),
+    )
+    async def windows(
+        self,
+        *,
+        request: AuthenticatedRequest,
+        list_metric_windows: NamedDependency[ListMetricWindowsHandler],
+        starts_from: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        starts_till: Annotated[datetime | None, QueryParameter(name="till")] = None,
+    ) -> WindowsOut:
+        query = ListMetricWindows(
+            actor=request.user, starts_from=starts_from, starts_till=starts_till
+        )
+        return WindowsOut(windows=await list_metric_windows(query))
