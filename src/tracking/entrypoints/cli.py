@@ -12,6 +12,7 @@ from alembic.util import CommandError
 from tracking.adapters.postgres import migrations
 from tracking.bootstrap import build_container
 from tracking.entrypoints.cli_clients import clients, ensure_admin, load
+from tracking.entrypoints.cli_metrics import calculate_metrics
 from tracking.entrypoints.http.app import create_app
 from tracking.entrypoints.server import serve_http
 from tracking.entrypoints.storage import ready_storage
@@ -25,6 +26,7 @@ def main() -> None:
 
 
 main.add_command(clients)
+main.add_command(calculate_metrics)
 
 
 @main.command()

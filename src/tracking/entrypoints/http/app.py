@@ -1,5 +1,7 @@
 """`create_app(container)`: the Litestar application over a composed container."""
 
+import asyncio
+import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from tracking.entrypoints.http.openapi import openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.request_id import add_request_id
 from tracking.entrypoints.http.tokens import TokenController
+from tracking.entrypoints.schedule import run_metrics_schedule
 
 _HANDLERS = (
     "record_events",
@@ -74,9 +77,20 @@ def _admin_ensured(container: Container) -> Callable[[Litestar], Any]:
                 "tracking: created the admin client; its API key, shown this once:\n"
                 f"  {ensured.new_api_key}\n"
             )
+        schedule = None
+        if settings.metrics_schedule == "internal":
+            schedule = asyncio.create_task(
+                run_metrics_schedule(
+                    container.calculate_metrics(), container.clock(), container.metrics_policy()
+                )
+            )
         try:
             yield
         finally:
+            if schedule is not None:
+                schedule.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await schedule
             await close(container)
 
     return lifespan

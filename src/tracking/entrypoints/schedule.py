@@ -1,0 +1,54 @@
+"""TRACKING_METRICS_SCHEDULE=internal: `serve` runs the metrics calculation itself, shortly
+after each window is due. For single-node installs; several replicas are safe (the run lock
+lets one compute and the others find `already_running`)."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from tracking.application.commands.calculate_metrics import (
+    CalculateMetrics,
+    CalculateMetricsHandler,
+    MetricsPolicy,
+)
+from tracking.application.ports import Clock
+from tracking.application.principal import Principal
+
+log = logging.getLogger(__name__)
+
+SLACK = timedelta(seconds=5)
+RETRY_AFTER_FAILURE = timedelta(minutes=1)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def run_metrics_schedule(
+    calculate: CalculateMetricsHandler,
+    clock: Clock,
+    policy: MetricsPolicy,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Runs until cancelled: once at start (to catch up), then after every boundary. A run
+    that fails is logged and tried again a minute later; nothing is lost meanwhile, since a
+    later run computes every window still due."""
+    while True:
+        delay = await _run_once(calculate)
+        now = clock.now()
+        next_due = policy.size.window_of(now).end + policy.grace + SLACK
+        await sleep((next_due - now if delay is None else delay).total_seconds())
+
+
+async def _run_once(calculate: CalculateMetricsHandler) -> timedelta | None:
+    try:
+        run = await calculate(CalculateMetrics(actor=Principal.operator()))
+    except Exception:
+        log.exception("the scheduled metrics run failed; retrying in a minute")
+        return RETRY_AFTER_FAILURE
+    if run.already_running:
+        log.info("scheduled metrics run: another run holds the lock")
+    else:
+        log.info(
+            "scheduled metrics run: %d windows computed, %d pending", len(run.computed), run.pending
+        )
+    return timedelta(0) if run.pending else None
