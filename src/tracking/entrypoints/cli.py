@@ -14,7 +14,7 @@ from tracking.bootstrap import build_container
 from tracking.entrypoints.cli_clients import clients, ensure_admin, load
 from tracking.entrypoints.cli_metrics import calculate_metrics
 from tracking.entrypoints.http.app import create_app
-from tracking.entrypoints.server import serve_http
+from tracking.entrypoints.server import GRACEFUL_SHUTDOWN_SECONDS, serve_http
 from tracking.entrypoints.storage import ready_storage
 
 STORAGES = click.Choice(["embedded", "postgres", "memory"])
@@ -68,6 +68,7 @@ def serve(host: str | None, port: int | None, workers: int, storage: str | None)
             port=ready.http_port,
             log_config=None,
             access_log=ready.access_log,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
 
 
