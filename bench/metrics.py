@@ -100,7 +100,8 @@ def main(args: argparse.Namespace) -> None:
             results.append((attempt, command, hand, users, events))
     finally:
         server.stop()
-    print("| run | command (whole run) | INSERT ... SELECT by hand (asyncpg) | ratio | users | events |")
+    header = ("run", "command (whole run)", "INSERT ... SELECT by hand (asyncpg)", "ratio")
+    print("| " + " | ".join((*header, "users", "events")) + " |")
     print("|---|---|---|---|---|---|")
     for attempt, command, hand, users, events in results:
         print(

@@ -23,7 +23,6 @@ from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
 from tracking.application.commands.calculate_metrics import (
     CalculateMetricsHandler,
-    MetricsPolicy,
 )
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
 from tracking.application.commands.ensure_admin import EnsureAdminHandler
@@ -31,6 +30,7 @@ from tracking.application.commands.issue_access_token import IssueAccessTokenHan
 from tracking.application.commands.record_events import RecordEventsHandler
 from tracking.application.commands.register_client import RegisterClientHandler
 from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
+from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.queries.authenticate import AuthenticateHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
@@ -162,7 +162,7 @@ class Container(containers.DeclarativeContainer):
     )
     list_metrics = providers.Singleton(ListMetricsHandler, metrics=metrics_reads, size=window_size)
     list_metric_windows = providers.Singleton(
-        ListMetricWindowsHandler, metrics=metrics_reads, size=window_size, clock=clock
+        ListMetricWindowsHandler, metrics=metrics_reads, policy=metrics_policy, clock=clock
     )
 
 

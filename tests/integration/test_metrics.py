@@ -24,7 +24,10 @@ async def test_events_on_and_next_to_a_boundary_land_in_the_right_window(
     run = await metrics.run()
 
     assert starts(run) == [hour(0), hour(4)]
-    assert [(c.users, c.events, c.recomputed) for c in run.computed] == [(1, 1, False), (1, 2, False)]
+    assert [(c.users, c.events, c.recomputed) for c in run.computed] == [
+        (1, 1, False),
+        (1, 2, False),
+    ]
     rows = await metrics.rows(client)
     assert [(r.window_start, r.window_end, r.event_count) for r in rows] == [
         (hour(0), hour(4), 1),

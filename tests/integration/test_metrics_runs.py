@@ -1,6 +1,6 @@
 """Which windows a run computes: the due ones never computed, oldest first, capped, once."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from tests.integration.metrics_helpers import DAY, due_after, hour, metrics_of, starts
@@ -10,7 +10,7 @@ from tracking.domain.windows import WindowSize
 FOUR_HOURS = timedelta(hours=4)
 
 
-def every_window(first: int, last: int) -> list[object]:
+def every_window(first: int, last: int) -> list[datetime]:
     """Starts of the 4-hour windows from hour `first` to hour `last` of DAY, both included."""
     return [hour(h) for h in range(first, last + 1, 4)]
 
@@ -139,7 +139,9 @@ async def test_a_dry_run_plans_the_windows_and_computes_none(container: Containe
     assert [w.start for w in plan.planned] == [hour(0), hour(4)]
     assert (plan.computed, plan.pending) == ([], 1)
     assert await metrics.rows(client) == []
-    assert await metrics.windows() == {}
+    waiting = await metrics.windows()
+    assert sorted(waiting) == [hour(0), hour(4), hour(8)]
+    assert all(window.computed_at is None for window in waiting.values())
     run = await metrics.run()
     assert starts(run) == [w.start for w in plan.planned]
 

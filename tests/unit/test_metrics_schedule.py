@@ -11,10 +11,10 @@ from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.calculate_metrics import (
     CalculateMetrics,
     CalculateMetricsHandler,
-    MetricsPolicy,
     MetricsRun,
     Progress,
 )
+from tracking.application.metrics_policy import MetricsPolicy
 from tracking.domain.events import Event
 from tracking.domain.windows import WindowSize
 from tracking.entrypoints.schedule import SLACK, run_metrics_schedule

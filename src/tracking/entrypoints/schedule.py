@@ -10,8 +10,8 @@ from datetime import timedelta
 from tracking.application.commands.calculate_metrics import (
     CalculateMetrics,
     CalculateMetricsHandler,
-    MetricsPolicy,
 )
+from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import Clock
 from tracking.application.principal import Principal
 

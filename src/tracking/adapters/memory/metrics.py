@@ -108,6 +108,9 @@ class InMemoryMetricsReadModel(MetricsReadModel):
         found.sort(key=lambda row: (row.window_start, row.user_id))
         return found[: criteria.limit]
 
+    async def oldest_event_at(self) -> datetime | None:
+        return await InMemoryMetricsStore(self._store).oldest_event_at()
+
     async def list_windows(
         self, size: WindowSize, starts_from: datetime, starts_till: datetime
     ) -> list[WindowView]:

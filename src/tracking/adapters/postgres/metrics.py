@@ -184,6 +184,9 @@ class PostgresMetricsReadModel(MetricsReadModel):
             for row in rows
         ]
 
+    async def oldest_event_at(self) -> datetime | None:
+        return await PostgresMetricsStore(self._engine).oldest_event_at()
+
     async def list_windows(
         self, size: WindowSize, starts_from: datetime, starts_till: datetime
     ) -> list[WindowView]:

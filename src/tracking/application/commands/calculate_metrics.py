@@ -1,23 +1,15 @@
 """CalculateMetrics: compute every due window that was never computed or went stale."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import msgspec
 
 from tracking.application.errors import FieldError, Forbidden, InvalidInput
+from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import Clock, ComputedWindow, MetricsStore
 from tracking.application.principal import Principal
-from tracking.domain.windows import Window, WindowSize, due_windows
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsPolicy:
-    size: WindowSize
-    grace: timedelta
-    backfill: timedelta
-    max_windows: int
+from tracking.domain.windows import Window, due_windows
 
 
 class CalculateMetrics(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

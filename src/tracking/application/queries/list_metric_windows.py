@@ -5,10 +5,11 @@ from datetime import datetime, timedelta
 import msgspec
 
 from tracking.application.errors import FieldError, Forbidden, InvalidInput
+from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import Clock, MetricsReadModel
 from tracking.application.principal import Principal
 from tracking.application.views import WindowView
-from tracking.domain.windows import WindowSize
+from tracking.domain.windows import due_windows
 
 DEFAULT_SPAN = timedelta(days=7)
 
@@ -21,11 +22,12 @@ class ListMetricWindows(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
 
 class ListMetricWindowsHandler:
     """Admins only. Windows whose start is in `[from, till)`, by default the last 7 days:
-    computed ones with their figures, stale ones, and due ones never computed."""
+    computed ones with their figures, stale ones, and due ones waiting for their first
+    computation (`computed_at` null), from the oldest event's window on."""
 
-    def __init__(self, metrics: MetricsReadModel, size: WindowSize, clock: Clock) -> None:
+    def __init__(self, metrics: MetricsReadModel, policy: MetricsPolicy, clock: Clock) -> None:
         self._metrics = metrics
-        self._size = size
+        self._policy = policy
         self._clock = clock
 
     async def __call__(self, query: ListMetricWindows) -> list[WindowView]:
@@ -38,4 +40,21 @@ class ListMetricWindowsHandler:
             raise InvalidInput(
                 "invalid_query", message, errors=[FieldError(field="till", message=message)]
             )
-        return await self._metrics.list_windows(self._size, starts_from, till)
+        logged = await self._metrics.list_windows(self._policy.size, starts_from, till)
+        waiting = await self._waiting(starts_from, till, {w.start for w in logged})
+        return sorted([*logged, *waiting], key=lambda window: window.start)
+
+    async def _waiting(
+        self, starts_from: datetime, till: datetime, logged: set[datetime]
+    ) -> list[WindowView]:
+        """Due windows no run has reached yet: where the next run would start, on."""
+        oldest = await self._metrics.oldest_event_at()
+        if oldest is None:
+            return []
+        now, size = self._clock.now(), self._policy.size
+        first = size.window_of(max(oldest, now - self._policy.backfill, starts_from))
+        return [
+            WindowView(start=window.start, end=window.end, stale=False)
+            for window in due_windows(first, now, self._policy.grace)
+            if window.start < till and window.start not in logged
+        ]

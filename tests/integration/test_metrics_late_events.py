@@ -1,0 +1,159 @@
+"""Late events: one recorded after its window closed marks the window stale, and the next run
+recomputes exactly the stale windows."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+from tests.integration.metrics_helpers import GRACE, due_after, hour, metrics_of, starts
+from tracking.application.commands.record_events import NewEvent
+from tracking.bootstrap import Container
+from tracking.domain.windows import WindowSize
+
+
+async def test_a_late_event_makes_its_window_stale_and_only_that_window_is_recomputed(
+    container: Container,
+) -> None:
+    metrics = metrics_of(container)
+    client = uuid4()
+    await metrics.record_on_time(client, hour(5))
+    await metrics.record_on_time(client, hour(9))
+    metrics.clock.current = due_after(hour(8))
+    assert starts(await metrics.run()) == [hour(4), hour(8)]
+    first_run_at = metrics.clock.now()
+    metrics.clock.current = hour(13)
+
+    late = NewEvent(user_id="u1", action="buy", occurred_at=hour(6))
+    assert (await metrics.record(client, late)).count("stored") == 1
+
+    log = await metrics.windows()
+    assert (log[hour(4)].stale, log[hour(4)].computed_at) == (True, first_run_at)
+    assert not log[hour(8)].stale
+    metrics.clock.current = hour(13.5)
+    run = await metrics.run()
+    assert starts(run) == [hour(4)]
+    assert [(c.recomputed, c.users, c.events) for c in run.computed] == [(True, 1, 2)]
+    log = await metrics.windows()
+    assert (log[hour(4)].stale, log[hour(4)].kind, log[hour(4)].computations) == (
+        False,
+        "recomputed",
+        2,
+    )
+    assert (log[hour(8)].kind, log[hour(8)].computations) == ("computed", 1)
+    recomputed, untouched = await metrics.rows(client)
+    assert (recomputed.event_count, recomputed.action_counts) == (2, {"view": 1, "buy": 1})
+    assert (recomputed.first_event_at, recomputed.last_event_at) == (hour(5), hour(6))
+    assert recomputed.computed_at == hour(13.5)
+    assert (untouched.window_start, untouched.computed_at) == (hour(8), first_run_at)
+
+
+async def test_a_late_duplicate_of_a_stored_event_marks_nothing_stale(
+    container: Container,
+) -> None:
+    metrics = metrics_of(container)
+    client = uuid4()
+    event = NewEvent(id=uuid4(), user_id="u1", action="view", occurred_at=hour(5))
+    metrics.clock.current = hour(5)
+    await metrics.record(client, event)
+    metrics.clock.current = due_after(hour(4))
+    await metrics.run()
+    metrics.clock.current = hour(13)
+
+    resent = await metrics.record(client, event)
+
+    assert resent.count("duplicate") == 1
+    assert not (await metrics.windows())[hour(4)].stale
+    run = await metrics.run()
+    assert starts(run) == [hour(8)]  # only the window that has become due since
+    assert [r.event_count for r in await metrics.rows(client)] == [1]
+
+
+async def test_a_late_event_sent_twice_is_counted_once(container: Container) -> None:
+    metrics = metrics_of(container)
+    client = uuid4()
+    await metrics.record_on_time(client, hour(5))
+    metrics.clock.current = due_after(hour(4))
+    await metrics.run()
+    metrics.clock.current = hour(13)
+    late = NewEvent(id=uuid4(), user_id="u1", action="view", occurred_at=hour(6))
+    await metrics.record(client, late)
+    await metrics.run()
+
+    again = await metrics.record(client, late)
+
+    assert again.count("duplicate") == 1
+    assert not (await metrics.windows())[hour(4)].stale
+    assert (await metrics.run()).computed == []
+    assert [r.event_count for r in await metrics.rows(client)] == [2]
+
+
+async def test_an_event_in_its_own_open_window_marks_nothing_stale(container: Container) -> None:
+    metrics = metrics_of(container)
+    client = uuid4()
+    await metrics.record_on_time(client, hour(5))
+    metrics.clock.current = due_after(hour(4))
+    await metrics.run()
+    log = await metrics.windows()
+
+    await metrics.record_on_time(client, hour(8.5))
+
+    assert await metrics.windows() == log
+    assert starts(await metrics.run()) == []
+
+
+async def test_an_event_arriving_in_the_grace_period_is_counted_by_the_first_computation(
+    container: Container,
+) -> None:
+    metrics = metrics_of(container)
+    client = uuid4()
+    await metrics.record_on_time(client, hour(1))
+    metrics.clock.current = hour(4) + GRACE / 2
+    await metrics.record(client, NewEvent(user_id="u1", action="view", occurred_at=hour(3.9)))
+    metrics.clock.current = due_after(hour(0))
+
+    run = await metrics.run()
+
+    assert [(c.window.start, c.recomputed, c.events) for c in run.computed] == [(hour(0), False, 2)]
+    assert (await metrics.windows())[hour(0)].kind == "computed"
+
+
+async def test_late_events_in_one_batch_make_each_of_their_windows_stale(
+    container: Container,
+) -> None:
+    metrics = metrics_of(container)
+    client = uuid4()
+    await metrics.record_on_time(client, hour(1))
+    metrics.clock.current = due_after(hour(16))
+    assert len((await metrics.run()).computed) == 5
+    metrics.clock.current = hour(21)
+
+    await metrics.record(
+        client,
+        NewEvent(user_id="u2", action="view", occurred_at=hour(2)),
+        NewEvent(user_id="u2", action="view", occurred_at=hour(10)),
+        NewEvent(user_id="u2", action="view", occurred_at=hour(11)),
+    )
+
+    log = await metrics.windows()
+    assert sorted(start for start, window in log.items() if window.stale) == [hour(0), hour(8)]
+    run = await metrics.run()
+    assert [(c.window.start, c.users, c.events) for c in run.computed] == [
+        (hour(0), 2, 2),
+        (hour(8), 1, 2),
+    ]
+
+
+async def test_a_late_event_older_than_the_backfill_is_still_counted(
+    container: Container,
+) -> None:
+    metrics = metrics_of(container, max_windows=1000)
+    client = uuid4()
+    now = hour(24 * 60 + 1)
+    await metrics.record_on_time(client, now - timedelta(days=40))
+    metrics.clock.current = now
+    assert len((await metrics.run()).computed) == 30 * 6  # the backfill, and no further
+
+    await metrics.record(client, NewEvent(user_id="old", action="view", occurred_at=hour(1)))
+
+    run = await metrics.run()
+    assert starts(run) == [WindowSize(4).window_of(hour(1)).start]
+    assert [r.user_id for r in await metrics.rows(client, starts_till=hour(4))] == ["old"]
