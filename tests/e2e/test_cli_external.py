@@ -16,6 +16,9 @@ from tests.e2e.processes import (
     one_error_line,
     readme_flow,
 )
+from tracking.adapters.postgres import migrations
+
+HEAD = migrations.head()
 
 
 def external(url: str, **more: str) -> dict[str, str]:
@@ -45,13 +48,14 @@ def test_serve_refuses_an_unmigrated_database_until_tracking_migrate_ran(
     assert upgraded.returncode == 0, upgraded.stderr
     assert "at head" in upgraded.stdout
     assert current.returncode == 0, current.stderr
-    assert "schema at 0001 (at head)" in current.stdout
+    assert f"schema at {HEAD} (at head)" in current.stdout
     assert downgraded.returncode == 0, downgraded.stderr
     assert current_after_downgrade.returncode == 0, current_after_downgrade.stderr
     assert "schema at nothing" in current_after_downgrade.stdout
     assert "at head" not in current_after_downgrade.stdout
     assert history.returncode == 0, history.stderr
     assert re.search(r"^0001\b", history.stdout, re.MULTILINE)
+    assert re.search(rf"^{HEAD}\b", history.stdout, re.MULTILINE)
     assert upgraded_again.returncode == 0, upgraded_again.stderr
     assert "at head" in upgraded_again.stdout
     server = cli.serve(env=env)
@@ -93,7 +97,7 @@ def test_migrate_to_an_unknown_revision_says_so_in_one_line(
 
     assert result.returncode != 0
     assert "9999" in one_error_line(result.stderr)
-    assert "schema at 0001 (at head)" in current.stdout
+    assert f"schema at {HEAD} (at head)" in current.stdout
 
 
 @pytest.mark.parametrize(
