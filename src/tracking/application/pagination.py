@@ -43,6 +43,23 @@ def decode_cursor(cursor: str, order: Order) -> tuple[datetime, UUID]:
         raise _invalid("is not a cursor this service issued") from None
 
 
+def check_listing(
+    limit: int, max_limit: int, since: datetime | None, till: datetime | None
+) -> None:
+    """A page size in range, and a time range `[from, till)` with offsets, in order."""
+    errors = []
+    if not 1 <= limit <= max_limit:
+        errors.append(FieldError(field="limit", message=f"must be between 1 and {max_limit}"))
+    for field, value in (("from", since), ("till", till)):
+        if value is not None and value.tzinfo is None:
+            errors.append(FieldError(field=field, message="must carry a UTC offset"))
+    if not errors and since is not None and till is not None and since >= till:
+        errors.append(FieldError(field="till", message="must be later than from"))
+    if errors:
+        detail = "; ".join(f"{error.field} {error.message}" for error in errors)
+        raise InvalidInput("invalid_query", detail, errors=errors)
+
+
 def _invalid(message: str) -> InvalidInput:
     return InvalidInput(
         "invalid_cursor", f"cursor {message}", errors=[FieldError(field="cursor", message=message)]

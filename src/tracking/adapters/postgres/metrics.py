@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.database import driver_connection
+from tracking.adapters.postgres.statements import Parameters
 from tracking.application.ports import ComputedWindow, MetricsReadModel, MetricsStore
 from tracking.application.views import MetricCriteria, UserMetricView, WindowView
 from tracking.domain.windows import Window, WindowSize
@@ -128,11 +129,7 @@ _METRIC_COLUMNS = (
 
 def list_metrics_sql(criteria: MetricCriteria) -> tuple[str, list[Any]]:
     conditions = ["client_id = $1", "window_hours = $2"]
-    values: list[Any] = [criteria.client_id, criteria.window_hours]
-
-    def parameter(value: Any) -> str:
-        values.append(value)
-        return f"${len(values)}"
+    parameter = Parameters(criteria.client_id, criteria.window_hours)
 
     if criteria.user_id is not None:
         conditions.append(f"user_id = {parameter(criteria.user_id)}")
@@ -149,7 +146,7 @@ def list_metrics_sql(criteria: MetricCriteria) -> tuple[str, list[Any]]:
         f"WHERE {' AND '.join(conditions)} "
         f"ORDER BY window_start, user_id LIMIT {parameter(criteria.limit)}"
     )
-    return sql, values
+    return sql, parameter.values
 
 
 _WINDOWS = """

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.database import driver_connection
 from tracking.adapters.postgres.principal_cache import PrincipalCache
-from tracking.adapters.postgres.statements import Statement
+from tracking.adapters.postgres.statements import Parameters, Statement
 from tracking.adapters.postgres.tables import clients
 from tracking.application.ports import ClientReadModel, EventReadModel
 from tracking.application.principal import CredentialKind, Principal
@@ -23,11 +23,7 @@ def list_events_sql(criteria: EventCriteria) -> tuple[str, list[Any]]:
     """The SQL for one listing, built from fixed fragments (values are always parameters).
     Its shapes are few, so each is prepared once per connection and then reused."""
     conditions = ["client_id = $1"]
-    values: list[Any] = [criteria.client_id]
-
-    def parameter(value: Any) -> str:
-        values.append(value)
-        return f"${len(values)}"
+    parameter = Parameters(criteria.client_id)
 
     if criteria.user_id is not None:
         conditions.append(f"user_id = {parameter(criteria.user_id)}")
@@ -48,7 +44,7 @@ def list_events_sql(criteria: EventCriteria) -> tuple[str, list[Any]]:
         f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "  # noqa: S608
         f"ORDER BY occurred_at {direction}, id {direction} LIMIT {parameter(criteria.limit)}"
     )
-    return sql, values
+    return sql, parameter.values
 
 
 class PostgresEventReadModel(EventReadModel):

@@ -27,3 +27,14 @@ class Statement:
 
     def args(self, **values: Any) -> list[Any]:
         return [values[name] for name in self.names]
+
+
+class Parameters:
+    """Numbered parameters for SQL built from fixed fragments: `p(value)` gives `$n`."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values: list[Any] = list(values)
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"

@@ -5,8 +5,8 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.errors import FieldError, Forbidden, InvalidInput
-from tracking.application.pagination import decode_cursor, encode_cursor
+from tracking.application.errors import Forbidden
+from tracking.application.pagination import check_listing, decode_cursor, encode_cursor
 from tracking.application.ports import EventReadModel
 from tracking.application.principal import Principal
 from tracking.application.views import EventCriteria, EventView, Order
@@ -44,7 +44,7 @@ class ListEventsHandler:
         client_id = query.client_id or query.actor.client_id
         if not query.actor.may_act_for(client_id):
             raise Forbidden("forbidden_client", "a client may list only its own events")
-        _check(query)
+        check_listing(query.limit, MAX_LIMIT, query.occurred_from, query.occurred_till)
         after = None if query.cursor is None else decode_cursor(query.cursor, query.order)
         criteria = EventCriteria(
             client_id=client_id,
@@ -62,22 +62,3 @@ class ListEventsHandler:
         last = events[query.limit - 1]
         cursor = encode_cursor(query.order, last.occurred_at, last.id)
         return EventPage(events=events[: query.limit], next_cursor=cursor)
-
-
-def _check(query: ListEvents) -> None:
-    errors = []
-    if not 1 <= query.limit <= MAX_LIMIT:
-        errors.append(FieldError(field="limit", message=f"must be between 1 and {MAX_LIMIT}"))
-    for field, value in (("from", query.occurred_from), ("till", query.occurred_till)):
-        if value is not None and value.tzinfo is None:
-            errors.append(FieldError(field=field, message="must carry a UTC offset"))
-    if (
-        not errors
-        and query.occurred_from is not None
-        and query.occurred_till is not None
-        and query.occurred_from >= query.occurred_till
-    ):
-        errors.append(FieldError(field="till", message="must be later than from"))
-    if errors:
-        detail = "; ".join(f"{error.field} {error.message}" for error in errors)
-        raise InvalidInput("invalid_query", detail, errors=errors)

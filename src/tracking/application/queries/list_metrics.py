@@ -5,8 +5,8 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.errors import FieldError, Forbidden, InvalidInput
-from tracking.application.pagination import decode_position, encode_position
+from tracking.application.errors import Forbidden
+from tracking.application.pagination import check_listing, decode_position, encode_position
 from tracking.application.ports import MetricsReadModel
 from tracking.application.principal import Principal
 from tracking.application.views import MetricCriteria, UserMetricView
@@ -44,7 +44,7 @@ class ListMetricsHandler:
         client_id = query.client_id or query.actor.client_id
         if not query.actor.may_act_for(client_id):
             raise Forbidden("forbidden_client", "a client may list only its own metrics")
-        _check(query)
+        check_listing(query.limit, MAX_LIMIT, query.starts_from, query.starts_till)
         after = None if query.cursor is None else decode_position(query.cursor, _CURSOR_TAG)
         rows = await self._metrics.list_metrics(
             MetricCriteria(
@@ -62,22 +62,3 @@ class ListMetricsHandler:
         last = rows[query.limit - 1]
         cursor = encode_position(_CURSOR_TAG, last.window_start, last.user_id)
         return MetricsPage(metrics=rows[: query.limit], next_cursor=cursor)
-
-
-def _check(query: ListMetrics) -> None:
-    errors = []
-    if not 1 <= query.limit <= MAX_LIMIT:
-        errors.append(FieldError(field="limit", message=f"must be between 1 and {MAX_LIMIT}"))
-    for field, value in (("from", query.starts_from), ("till", query.starts_till)):
-        if value is not None and value.tzinfo is None:
-            errors.append(FieldError(field=field, message="must carry a UTC offset"))
-    if (
-        not errors
-        and query.starts_from is not None
-        and query.starts_till is not None
-        and query.starts_from >= query.starts_till
-    ):
-        errors.append(FieldError(field="till", message="must be later than from"))
-    if errors:
-        detail = "; ".join(f"{error.field} {error.message}" for error in errors)
-        raise InvalidInput("invalid_query", detail, errors=errors)
