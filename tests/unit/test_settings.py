@@ -178,6 +178,10 @@ def test_postgres_storage_needs_a_database_url() -> None:
         ("TRACKING_AUTH_CACHE_SECONDS", "61"),
         ("TRACKING_GROUP_COMMIT_FLUSHES", "0"),
         ("TRACKING_GROUP_COMMIT_MAX_EVENTS", "100000"),
+        ("TRACKING_METRICS_WINDOW_HOURS", "5"),
+        ("TRACKING_METRICS_WINDOW_HOURS", "0"),
+        ("TRACKING_METRICS_SCHEDULE", "hourly"),
+        ("TRACKING_METRICS_MAX_WINDOWS", "0"),
     ],
 )
 def test_a_bad_database_or_ingest_setting_names_itself(variable: str, value: str) -> None:

@@ -1,0 +1,40 @@
+"""TRACKING_METRICS_SCHEDULE=internal: the app computes due windows by itself from its start."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import ADMIN_KEY
+from tracking.application.commands.ensure_admin import EnsureAdmin
+from tracking.application.commands.record_events import NewEvent, RecordEvents
+from tracking.application.queries.authenticate import Authenticate
+from tracking.bootstrap import build_container, close
+from tracking.entrypoints.http.app import create_app
+from tracking.settings import Settings
+
+YESTERDAY = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
+async def test_serve_catches_up_due_windows_at_start(settings: Settings) -> None:
+    container = build_container(msgspec.structs.replace(settings, metrics_schedule="internal"))
+    await container.ensure_admin()(EnsureAdmin(api_key=ADMIN_KEY))
+    admin = await container.authenticate()(Authenticate(api_key=ADMIN_KEY))
+    event = NewEvent(user_id="u-1", action="view", occurred_at=YESTERDAY)
+    await container.record_events()(RecordEvents(client_id=admin.client_id, events=[event]))
+    await close(container)  # the app runs on a loop of its own: its connections are its own
+
+    rows: list[dict[str, object]] = []
+    async with AsyncTestClient(create_app(container)) as http:
+        for _ in range(200):  # the first scheduled run starts with the app
+            answer = await http.get("/api/metrics", headers={"X-API-Key": ADMIN_KEY})
+            rows = answer.json()["metrics"]
+            if rows:
+                break
+            await asyncio.sleep(0.05)
+
+    assert [(row["window_start"], row["event_count"]) for row in rows] == [
+        (YESTERDAY.replace(hour=0).isoformat().replace("+00:00", "Z"), 1)
+    ]
+
