@@ -77,8 +77,8 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(UuidV7Generator)
 
     storage = providers.Callable(_storage, settings)
-    window_size = providers.Singleton(WindowSize, settings.provided.metrics_window_hours)
     metrics_policy = providers.Singleton(_metrics_policy, settings)
+    window_size = metrics_policy.provided.size
 
     store = providers.Singleton(InMemoryStore)
     engine = providers.Singleton(
