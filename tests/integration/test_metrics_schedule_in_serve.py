@@ -37,4 +37,3 @@ async def test_serve_catches_up_due_windows_at_start(settings: Settings) -> None
     assert [(row["window_start"], row["event_count"]) for row in rows] == [
         (YESTERDAY.replace(hour=0).isoformat().replace("+00:00", "Z"), 1)
     ]
-
