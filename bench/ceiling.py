@@ -8,6 +8,7 @@ import uvicorn
 from litestar import Litestar, Request, post
 
 from tracking.entrypoints.http.schemas import EventIn
+from tracking.entrypoints.server import tune_gc
 
 
 @post("/api/event", status_code=202)
@@ -17,4 +18,5 @@ async def accept(request: Request[None, None, None]) -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    tune_gc()  # served as `tracking serve` serves: the same collector settings
     uvicorn.run(Litestar([accept]), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

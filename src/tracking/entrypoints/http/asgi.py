@@ -6,8 +6,11 @@ from litestar import Litestar
 
 from tracking.bootstrap import build_container
 from tracking.entrypoints.http.app import create_app
+from tracking.entrypoints.server import tune_gc
 from tracking.settings import load_settings
 
 
 def app_from_environment() -> Litestar:
-    return create_app(build_container(load_settings(os.environ)))
+    app = create_app(build_container(load_settings(os.environ)))
+    tune_gc()
+    return app
