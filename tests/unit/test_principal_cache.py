@@ -32,7 +32,7 @@ def principal() -> Principal:
 def test_an_answer_is_kept_for_its_lifetime_only(clock: Clock) -> None:
     cache = PrincipalCache(ttl_seconds=1.0)
     shop = principal()
-    cache.put(("api_key_hash", "h"), shop)
+    cache.put(("api_key_hash", "h"), shop, cache.generation)
 
     assert cache.get(("api_key_hash", "h")) == (True, shop)
     clock.now += 1.01
@@ -41,7 +41,7 @@ def test_an_answer_is_kept_for_its_lifetime_only(clock: Clock) -> None:
 
 def test_no_such_client_is_an_answer_too(clock: Clock) -> None:
     cache = PrincipalCache(ttl_seconds=1.0)
-    cache.put(("api_key_hash", "unknown"), None)
+    cache.put(("api_key_hash", "unknown"), None, cache.generation)
 
     assert cache.get(("api_key_hash", "unknown")) == (True, None)
 
@@ -49,9 +49,9 @@ def test_no_such_client_is_an_answer_too(clock: Clock) -> None:
 def test_forgetting_a_client_drops_it_under_every_credential(clock: Clock) -> None:
     cache = PrincipalCache(ttl_seconds=60)
     shop, other = principal(), principal()
-    cache.put(("api_key_hash", "h1"), shop)
-    cache.put(("id", shop.client_id), shop)
-    cache.put(("id", other.client_id), other)
+    cache.put(("api_key_hash", "h1"), shop, cache.generation)
+    cache.put(("id", shop.client_id), shop, cache.generation)
+    cache.put(("id", other.client_id), other, cache.generation)
 
     cache.forget([shop.client_id])
 
@@ -63,7 +63,7 @@ def test_forgetting_a_client_drops_it_under_every_credential(clock: Clock) -> No
 def test_forgetting_a_client_drops_a_cached_absence_of_it(clock: Clock) -> None:
     cache = PrincipalCache(ttl_seconds=60)
     client_id = uuid4()
-    cache.put(("id", client_id), None)
+    cache.put(("id", client_id), None, cache.generation)
 
     cache.forget([client_id])
 
@@ -72,6 +72,16 @@ def test_forgetting_a_client_drops_a_cached_absence_of_it(clock: Clock) -> None:
 
 def test_a_lifetime_of_zero_caches_nothing(clock: Clock) -> None:
     cache = PrincipalCache(ttl_seconds=0)
-    cache.put(("api_key_hash", "h"), principal())
+    cache.put(("api_key_hash", "h"), principal(), cache.generation)
+
+    assert cache.get(("api_key_hash", "h")) == (False, None)
+
+
+def test_an_answer_read_before_a_change_committed_is_not_kept(clock: Clock) -> None:
+    cache = PrincipalCache(ttl_seconds=60)
+    shop = principal()
+    read_while = cache.generation  # the read started ...
+    cache.forget([shop.client_id])  # ... a deactivation committed meanwhile ...
+    cache.put(("api_key_hash", "h"), shop, read_while)  # ... and the read ends
 
     assert cache.get(("api_key_hash", "h")) == (False, None)

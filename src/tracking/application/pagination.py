@@ -2,7 +2,7 @@
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -28,6 +28,8 @@ def decode_position(cursor: str, tag: str) -> tuple[datetime, str]:
         raise _invalid("is not a cursor this service issued") from None
     if made_for != tag:
         raise _invalid(f"was issued for {made_for}, not {tag}")
+    if "\x00" in key or not in_calendar(at):
+        raise _invalid("is not a cursor this service issued")
     return at, key
 
 
@@ -44,20 +46,41 @@ def decode_cursor(cursor: str, order: Order) -> tuple[datetime, UUID]:
 
 
 def check_listing(
-    limit: int, max_limit: int, since: datetime | None, till: datetime | None
+    limit: int,
+    max_limit: int,
+    since: datetime | None,
+    till: datetime | None,
+    **texts: str | None,
 ) -> None:
-    """A page size in range, and a time range `[from, till)` with offsets, in order."""
+    """A page size in range, a time range `[from, till)` with offsets, in order and within
+    the calendar, and filter texts that storage can hold (no NUL character)."""
     errors = []
     if not 1 <= limit <= max_limit:
         errors.append(FieldError(field="limit", message=f"must be between 1 and {max_limit}"))
     for field, value in (("from", since), ("till", till)):
         if value is not None and value.tzinfo is None:
             errors.append(FieldError(field=field, message="must carry a UTC offset"))
+        elif value is not None and not in_calendar(value):
+            errors.append(FieldError(field=field, message="must fall within years 1 to 9999"))
+    for field, text in texts.items():
+        if text is not None and "\x00" in text:
+            errors.append(FieldError(field=field, message="must not contain the NUL character"))
     if not errors and since is not None and till is not None and since >= till:
         errors.append(FieldError(field="till", message="must be later than from"))
     if errors:
         detail = "; ".join(f"{error.field} {error.message}" for error in errors)
         raise InvalidInput("invalid_query", detail, errors=errors)
+
+
+def in_calendar(value: datetime) -> bool:
+    """Whether a time, in UTC, stays within the years 1 to 9999 (and a window's width of
+    them), as Python and PostgreSQL both need."""
+    try:
+        (value.astimezone(UTC) + timedelta(days=1)).astimezone(UTC)
+        (value.astimezone(UTC) - timedelta(days=1)).astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _invalid(message: str) -> InvalidInput:

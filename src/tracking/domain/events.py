@@ -1,6 +1,7 @@
 """The event: one thing one user of a client's application did, stored exactly once."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -10,6 +11,7 @@ from tracking.domain.errors import RuleViolation
 USER_ID_MAX_LENGTH = 128
 ACTION_MAX_LENGTH = 64
 METADATA_MAX_BYTES = 16 * 1024
+METADATA_MAX_DEPTH = 32
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 _INT_WITH_TOO_MANY_DIGITS = 10**USER_ID_MAX_LENGTH
 
@@ -101,7 +103,12 @@ def occurred_at_of(value: datetime | None, received_at: datetime) -> datetime:
             "occurred_at",
             f"is more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes in the future",
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise RuleViolation(
+            "invalid_occurred_at", "occurred_at", "must fall within the years 1 to 9999 in UTC"
+        ) from None
 
 
 def metadata_of(encoded: str) -> str:
@@ -118,3 +125,21 @@ def metadata_of(encoded: str) -> str:
     if "\\u0000" in encoded and _JSON_NUL.search(encoded):
         raise RuleViolation("invalid_metadata", "metadata", "must not contain the NUL character")
     return encoded
+
+
+def check_metadata_depth(metadata: object) -> None:
+    """Nesting is allowed, to a depth any reader can follow: JSON nested hundreds of levels
+    deep breaks recursive encoders and decoders downstream (ours included)."""
+    level: list[tuple[object, int]] = [(metadata, 1)]
+    while level:
+        value, depth = level.pop()
+        if depth > METADATA_MAX_DEPTH:
+            raise RuleViolation(
+                "invalid_metadata",
+                "metadata",
+                f"must not nest more than {METADATA_MAX_DEPTH} levels deep",
+            )
+        children: Iterable[object] = (
+            value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        )
+        level.extend((child, depth + 1) for child in children if isinstance(child, dict | list))

@@ -13,7 +13,6 @@ from tracking.application.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
-_QUERY_CANCELED = "57014"  # statement_timeout
 _CONNECTION_FAILURES = (
     OSError,
     TimeoutError,
@@ -104,13 +103,22 @@ def as_unavailable(error: BaseException) -> Unavailable | None:
     )
 
 
+# SQLSTATE classes that mean "try again later", not "this request is wrong": connection
+# exceptions, insufficient resources (too many connections), operator intervention and
+# statement timeouts, and transaction rollbacks (deadlock, serialization failure).
+_RETRYABLE_CLASSES = ("08", "53", "57", "40")
+
+
 def is_outage(error: BaseException) -> bool:
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in _RETRYABLE_CLASSES:
+        return True
     if isinstance(error, sa.DBAPIError):
         driver_error = error.orig.__cause__ if error.orig is not None else None
         sqlstate = getattr(driver_error, "sqlstate", None)
         return (
             error.connection_invalidated
-            or sqlstate == _QUERY_CANCELED
+            or (isinstance(sqlstate, str) and sqlstate[:2] in _RETRYABLE_CLASSES)
             or isinstance(error, sa.OperationalError | sa.InterfaceError)
             or isinstance(driver_error, _CONNECTION_FAILURES)
         )

@@ -103,6 +103,9 @@ class PostgresMetricsStore(MetricsStore):
     async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
         hours, start, end = window.size.hours, window.start, window.end
         async with driver_connection(self._engine) as connection, connection.transaction():
+            # A window may hold millions of events: the request-sized statement timeout would
+            # fail it on every run, and every later window with it.
+            await connection.execute("SET LOCAL statement_timeout = 0")
             started = time.perf_counter()
             previous = await connection.fetchval(_LOCK_WINDOW, hours, start, end)
             await connection.execute(_CLEAR_WINDOW, hours, start)

@@ -21,6 +21,8 @@ class PrincipalCache:
     def __init__(self, ttl_seconds: float) -> None:
         self._ttl = ttl_seconds
         self._entries: dict[CacheKey, tuple[float, Principal | None]] = {}
+        self.generation = 0
+        """Bumped by every `forget`: an answer read before it must not be cached after it."""
 
     def get(self, key: CacheKey) -> tuple[bool, Principal | None]:
         """(found, principal): a cached "no such active client" is an answer too."""
@@ -29,8 +31,10 @@ class PrincipalCache:
             return False, None
         return True, entry[1]
 
-    def put(self, key: CacheKey, principal: Principal | None) -> None:
-        if self._ttl <= 0:
+    def put(self, key: CacheKey, principal: Principal | None, generation: int) -> None:
+        """Caches an answer read while `generation` was current; a change committed since
+        (deactivation, rotation) may have made it wrong, so then it is not kept."""
+        if self._ttl <= 0 or generation != self.generation:
             return
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()
@@ -41,6 +45,7 @@ class PrincipalCache:
         gone = set(client_ids)
         if not gone:
             return
+        self.generation += 1
         self._entries = {
             key: entry
             for key, entry in self._entries.items()

@@ -130,6 +130,7 @@ class PostgresClientReadModel(ClientReadModel):
         found, principal = self._cache.get((column, value))
         if found:
             return principal
+        generation = self._cache.generation
         statement = _PRINCIPAL_BY[column]
         async with driver_connection(self._engine) as connection:
             row = await connection.fetchrow(statement.sql, *statement.args(value=value))
@@ -137,7 +138,7 @@ class PostgresClientReadModel(ClientReadModel):
             principal = Principal(
                 client_id=row["id"], role=Role(row["role"]), credential=credential
             )
-        self._cache.put((column, value), principal)
+        self._cache.put((column, value), principal, generation)
         return principal
 
 

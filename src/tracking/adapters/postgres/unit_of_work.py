@@ -50,8 +50,15 @@ _SELECT_CLIENT = {
     column: Statement.of(select(clients).where(clients.c[column] == bindparam("value")))
     for column in ("id", "name", "api_key_hash")
 }
+# Locks the active admins' rows: two deactivations of different admins at once then take
+# turns, and the second counts what the first left.
 _COUNT_ACTIVE_ADMINS = Statement.of(
-    select(func.count()).where(clients.c.active, clients.c.role == bindparam("role"))
+    select(func.count()).select_from(
+        select(clients.c.id)
+        .where(clients.c.active, clients.c.role == bindparam("role"))
+        .with_for_update()
+        .subquery()
+    )
 )
 
 
@@ -60,6 +67,9 @@ class PostgresEventRepository(EventRepository):
         self._connection = connection
 
     async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
+        # In key order, so two batches holding the same keys lock them in the same order and
+        # cannot deadlock.
+        events = sorted(events, key=lambda e: (e.client_id, e.id))
         rows = await self._connection.fetch(
             INSERT_EVENTS,
             [e.client_id for e in events],

@@ -9,7 +9,7 @@ import msgspec
 
 from tracking.application.ports import Clock, EventKey, EventWriter, IdGenerator
 from tracking.domain.errors import RuleViolation
-from tracking.domain.events import Event
+from tracking.domain.events import Event, check_metadata_depth
 
 ItemStatus = Literal["stored", "duplicate", "rejected"]
 
@@ -85,6 +85,7 @@ class RecordEventsHandler:
         return RecordedEvents(results=results)
 
     def _event(self, client_id: UUID, item: NewEvent, received_at: datetime) -> Event:
+        check_metadata_depth(item.metadata)
         metadata = (
             _EMPTY_OBJECT if item.metadata is None else msgspec.json.encode(item.metadata).decode()
         )

@@ -44,7 +44,14 @@ class ListEventsHandler:
         client_id = query.client_id or query.actor.client_id
         if not query.actor.may_act_for(client_id):
             raise Forbidden("forbidden_client", "a client may list only its own events")
-        check_listing(query.limit, MAX_LIMIT, query.occurred_from, query.occurred_till)
+        check_listing(
+            query.limit,
+            MAX_LIMIT,
+            query.occurred_from,
+            query.occurred_till,
+            user_id=query.user_id,
+            action=query.action,
+        )
         after = None if query.cursor is None else decode_cursor(query.cursor, query.order)
         criteria = EventCriteria(
             client_id=client_id,

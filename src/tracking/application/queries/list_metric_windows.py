@@ -1,11 +1,13 @@
 """ListMetricWindows: the run log, for operators: what was computed when, what waits."""
 
+import contextlib
 from datetime import datetime, timedelta
 
 import msgspec
 
 from tracking.application.errors import FieldError, Forbidden, InvalidInput
 from tracking.application.metrics_policy import MetricsPolicy
+from tracking.application.pagination import in_calendar
 from tracking.application.ports import Clock, MetricsReadModel
 from tracking.application.principal import Principal
 from tracking.application.views import WindowView
@@ -34,9 +36,20 @@ class ListMetricWindowsHandler:
         if not query.actor.is_admin:
             raise Forbidden("admin_required", "only an admin may read the metrics run log")
         till = query.starts_till or self._clock.now()
-        starts_from = query.starts_from or till - DEFAULT_SPAN
-        if starts_from.tzinfo is None or till.tzinfo is None or starts_from >= till:
-            message = "from and till need a UTC offset, and from must come before till"
+        starts_from = query.starts_from or till
+        if query.starts_from is None and till.tzinfo is not None and in_calendar(till):
+            with contextlib.suppress(OverflowError):
+                starts_from = till - DEFAULT_SPAN
+        if (
+            starts_from.tzinfo is None
+            or till.tzinfo is None
+            or not (in_calendar(starts_from) and in_calendar(till))
+            or starts_from >= till
+        ):
+            message = (
+                "from and till need a UTC offset and a year from 1 to 9999, and from must "
+                "come before till"
+            )
             raise InvalidInput(
                 "invalid_query", message, errors=[FieldError(field="till", message=message)]
             )

@@ -44,7 +44,9 @@ class ListMetricsHandler:
         client_id = query.client_id or query.actor.client_id
         if not query.actor.may_act_for(client_id):
             raise Forbidden("forbidden_client", "a client may list only its own metrics")
-        check_listing(query.limit, MAX_LIMIT, query.starts_from, query.starts_till)
+        check_listing(
+            query.limit, MAX_LIMIT, query.starts_from, query.starts_till, user_id=query.user_id
+        )
         after = None if query.cursor is None else decode_position(query.cursor, _CURSOR_TAG)
         rows = await self._metrics.list_metrics(
             MetricCriteria(

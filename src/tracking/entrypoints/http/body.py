@@ -72,6 +72,8 @@ def decode_json(value: bytes, model_type: type[T]) -> T:
         raise invalid_body(error) from None
     except msgspec.DecodeError as error:
         raise InvalidInput("malformed_json", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidInput("invalid_body", "the body nests too deeply to read") from None
 
 
 def field_error(error: msgspec.ValidationError, root: str = "body") -> FieldError:

@@ -1,0 +1,94 @@
+"""PostgreSQL under contention: no deadlock between batches, a timeout is a 503 to retry, and
+two admins deactivating each other leave one active."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from tracking.adapters.system import UuidV7Generator
+from tracking.application.commands.deactivate_client import DeactivateClient
+from tracking.application.commands.register_client import RegisterClient
+from tracking.application.errors import Conflict, Unavailable
+from tracking.application.principal import CredentialKind, Principal
+from tracking.application.queries.list_events import ListEvents
+from tracking.bootstrap import Container, build_container, close
+from tracking.domain.clients import Role
+from tracking.domain.events import Event
+from tracking.settings import Settings
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def postgres(database_url: str) -> AsyncIterator[Container]:
+    container = build_container(
+        Settings(storage="postgres", database_url=database_url, db_statement_timeout_ms=300)
+    )
+    yield container
+    await close(container)
+
+
+def events(count: int) -> list[Event]:
+    client_id, ids = uuid4(), UuidV7Generator()
+    return [
+        Event(
+            id=ids.new_id(),
+            client_id=client_id,
+            user_id="u",
+            action="a",
+            occurred_at=T0,
+            received_at=T0,
+            metadata="{}",
+        )
+        for _ in range(count)
+    ]
+
+
+async def test_batches_of_the_same_keys_in_opposite_orders_do_not_deadlock(
+    postgres: Container,
+) -> None:
+    writer = postgres.event_writer()
+    batch = events(1000)
+
+    for _ in range(3):
+        stored = await asyncio.gather(writer.write(batch), writer.write(batch[::-1]))
+        assert sorted(len(s) for s in stored) in ([0, 1000], [0, 0])
+
+
+async def test_a_statement_cut_off_by_its_timeout_is_unavailable_not_a_crash(
+    postgres: Container, database_url: str
+) -> None:
+    blocker = await asyncpg.connect(database_url)
+    try:
+        await blocker.execute("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        actor = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
+        with pytest.raises(Unavailable):
+            await postgres.list_events()(ListEvents(actor=actor))
+        with pytest.raises(Unavailable):
+            await postgres.event_writer().write(events(600))
+    finally:
+        await blocker.close()
+
+
+async def test_two_admins_deactivating_each_other_leave_one_active(postgres: Container) -> None:
+    operator = Principal.operator()
+    register = postgres.register_client()
+    admins = [
+        await register(RegisterClient(actor=operator, name=f"admin-{uuid4()}", role=Role.ADMIN))
+        for _ in range(2)
+    ]
+    deactivate = postgres.deactivate_client()
+
+    results = await asyncio.gather(
+        *(deactivate(DeactivateClient(actor=operator, client_id=a.client.id)) for a in admins),
+        return_exceptions=True,
+    )
+
+    async with postgres.uow() as uow:
+        left = await uow.clients.count_active_admins()
+    assert left == 1
+    assert [type(r) for r in results].count(Conflict) == 1
