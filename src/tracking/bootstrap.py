@@ -136,6 +136,7 @@ class Container(containers.DeclarativeContainer):
     event_writer = providers.Singleton(
         GroupCommitEventWriter,
         uow=uow.provider,
+        clock=clock,
         window_size=window_size,
         max_events=settings.provided.group_commit_max_events,
         max_wait=providers.Callable(_seconds, settings.provided.group_commit_wait_ms),

@@ -70,7 +70,7 @@ async def register(
 
 
 def recorder(store: InMemoryStore, clock: Clock) -> RecordEventsHandler:
-    writer = GroupCommitEventWriter(uow_factory(store))
+    writer = GroupCommitEventWriter(uow_factory(store), clock=clock)
     return RecordEventsHandler(writer, clock, UuidV7Generator())
 
 

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from tests.fakes import FixedClock
 from tracking.adapters.event_writers import GroupCommitEventWriter
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
@@ -146,3 +147,45 @@ async def test_every_write_is_answered_however_many_flushes_run(max_flushes: int
 
     assert all(len(a) == 1 for a in answers)
     assert len(store.events_of(client)) == 200
+
+
+async def test_a_write_committed_after_its_window_closed_marks_the_window_stale() -> None:
+    """Received while its window was open, committed after it closed: a run may already have
+    computed the window without it, so the commit marks it stale."""
+    store = InMemoryStore()
+    received = T0.replace(hour=3, minute=59)  # window 00:00-04:00 still open
+    late = Event(
+        id=uuid4(),
+        client_id=uuid4(),
+        user_id="u",
+        action="a",
+        occurred_at=received,
+        received_at=received,
+        metadata="{}",
+    )
+    clock = FixedClock(T0.replace(hour=4, minute=2))  # the commit comes after 04:00
+    write = GroupCommitEventWriter(lambda: InMemoryUnitOfWork(store), clock=clock)
+
+    await write.write([late])
+
+    (window,) = store.windows.values()
+    assert (window.start, window.stale) == (T0.replace(hour=0), True)
+
+
+async def test_a_write_committed_while_its_window_is_open_marks_nothing() -> None:
+    store = InMemoryStore()
+    now = T0.replace(hour=3, minute=59)
+    event = Event(
+        id=uuid4(),
+        client_id=uuid4(),
+        user_id="u",
+        action="a",
+        occurred_at=now,
+        received_at=now,
+        metadata="{}",
+    )
+    write = GroupCommitEventWriter(lambda: InMemoryUnitOfWork(store), clock=FixedClock(now))
+
+    await write.write([event])
+
+    assert store.windows == {}

@@ -7,8 +7,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tracking.adapters.system import SystemClock
 from tracking.application.errors import ApplicationError, Unavailable
-from tracking.application.ports import EventKey, EventWriter, UnitOfWorkFactory
+from tracking.application.ports import Clock, EventKey, EventWriter, UnitOfWorkFactory
 from tracking.domain.events import Event
 from tracking.domain.windows import Window, WindowSize
 
@@ -38,12 +39,14 @@ class GroupCommitEventWriter(EventWriter):
         self,
         uow: UnitOfWorkFactory,
         *,
+        clock: Clock | None = None,
         window_size: WindowSize = WindowSize(4),  # noqa: B008 - an immutable value
         max_events: int = 500,
         max_wait: float = 0.0,
         max_flushes: int = 2,
     ) -> None:
         self._uow = uow
+        self._clock = clock or SystemClock()
         self._size = window_size
         self._max_events = max_events
         self._max_wait = max_wait
@@ -114,15 +117,16 @@ class GroupCommitEventWriter(EventWriter):
         return stored
 
     def _late_windows(self, events: Sequence[Event], stored: set[EventKey]) -> set[Window]:
-        """Windows that had already closed when their new events arrived: the metrics of such
-        a window may be computed already, so it is marked stale, in the same transaction."""
-        late = set()
-        for event in events:
-            if event.occurred_at < self._size.window_of(event.received_at).start:
-                window = self._size.window_of(event.occurred_at)
-                if (event.client_id, event.id) in stored:
-                    late.add(window)
-        return late
+        """Windows already closed now, just before this transaction commits: their metrics may
+        be computed already, so they are marked stale, in the same transaction. Judged at the
+        commit, not at receipt: a write that waited in a queue past its window's end (and
+        past the grace a run allows) is still caught."""
+        current = self._size.window_of(self._clock.now()).start
+        return {
+            self._size.window_of(event.occurred_at)
+            for event in events
+            if event.occurred_at < current and (event.client_id, event.id) in stored
+        }
 
 
 def _unavailable(error: Exception, writes: int) -> ApplicationError:
