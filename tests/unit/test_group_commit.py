@@ -18,14 +18,14 @@ from tracking.domain.events import Event
 T0 = datetime(2025, 10, 23, 12, 0, tzinfo=UTC)
 
 
-def event(client_id: UUID, event_id: UUID | None = None) -> Event:
+def event(client_id: UUID, event_id: UUID | None = None, at: datetime = T0) -> Event:
     return Event(
         id=event_id or uuid4(),
         client_id=client_id,
         user_id="u",
         action="a",
-        occurred_at=T0,
-        received_at=T0,
+        occurred_at=at,
+        received_at=at,
         metadata="{}",
     )
 
@@ -153,16 +153,7 @@ async def test_a_write_committed_after_its_window_closed_marks_the_window_stale(
     """Received while its window was open, committed after it closed: a run may already have
     computed the window without it, so the commit marks it stale."""
     store = InMemoryStore()
-    received = T0.replace(hour=3, minute=59)  # window 00:00-04:00 still open
-    late = Event(
-        id=uuid4(),
-        client_id=uuid4(),
-        user_id="u",
-        action="a",
-        occurred_at=received,
-        received_at=received,
-        metadata="{}",
-    )
+    late = event(uuid4(), at=T0.replace(hour=3, minute=59))  # window 00:00-04:00 still open
     clock = FixedClock(T0.replace(hour=4, minute=2))  # the commit comes after 04:00
     write = GroupCommitEventWriter(lambda: InMemoryUnitOfWork(store), clock=clock)
 
@@ -175,17 +166,8 @@ async def test_a_write_committed_after_its_window_closed_marks_the_window_stale(
 async def test_a_write_committed_while_its_window_is_open_marks_nothing() -> None:
     store = InMemoryStore()
     now = T0.replace(hour=3, minute=59)
-    event = Event(
-        id=uuid4(),
-        client_id=uuid4(),
-        user_id="u",
-        action="a",
-        occurred_at=now,
-        received_at=now,
-        metadata="{}",
-    )
     write = GroupCommitEventWriter(lambda: InMemoryUnitOfWork(store), clock=FixedClock(now))
 
-    await write.write([event])
+    await write.write([event(uuid4(), at=now)])
 
     assert store.windows == {}
