@@ -7,6 +7,8 @@ from dependency_injector import containers, providers
 
 from tracking.adapters.event_writers import GroupCommitEventWriter
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
+from tracking.adapters.kafka.producer import LazyProducer
+from tracking.adapters.kafka.publisher import KafkaCheck, KafkaEventWriter
 from tracking.adapters.memory.metrics import InMemoryMetricsReadModel, InMemoryMetricsStore
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
@@ -31,6 +33,8 @@ from tracking.application.commands.record_events import RecordEventsHandler
 from tracking.application.commands.register_client import RegisterClientHandler
 from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
 from tracking.application.metrics_policy import MetricsPolicy
+from tracking.application.ports import DependencyCheck
+from tracking.application.queries.active_clients import ActiveClientsHandler
 from tracking.application.queries.authenticate import AuthenticateHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
@@ -68,6 +72,10 @@ def _metrics_policy(settings: Settings) -> MetricsPolicy:
 
 def _seconds(milliseconds: float) -> float:
     return milliseconds / 1000
+
+
+def _all_checks(*groups: list[DependencyCheck]) -> list[DependencyCheck]:
+    return [check for group in groups for check in group]
 
 
 class Container(containers.DeclarativeContainer):
@@ -118,11 +126,24 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryMetricsReadModel, store=store),
         postgres=providers.Singleton(PostgresMetricsReadModel, engine=engine),
     )
-    checks = providers.Selector(
+    storage_checks = providers.Selector(
         storage,
         memory=providers.List(providers.Singleton(InMemoryStoreCheck, store=store)),
         postgres=providers.List(providers.Singleton(PostgresCheck, engine=engine)),
     )
+
+    kafka_producer = providers.Singleton(
+        LazyProducer,
+        bootstrap=settings.provided.kafka_bootstrap,
+        timeout_seconds=providers.Callable(_seconds, settings.provided.kafka_send_timeout_ms),
+        client_id="tracking",
+    )
+    kafka_checks = providers.Selector(
+        settings.provided.ingest_mode,
+        direct=providers.List(),
+        kafka=providers.List(providers.Singleton(KafkaCheck, producer=kafka_producer)),
+    )
+    checks = providers.Callable(_all_checks, storage_checks, kafka_checks)
 
     tokens = providers.Singleton(
         PyJwtTokenCodec,
@@ -133,7 +154,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
-    event_writer = providers.Singleton(
+    store_writer = providers.Singleton(
         GroupCommitEventWriter,
         uow=uow.provider,
         clock=clock,
@@ -142,9 +163,20 @@ class Container(containers.DeclarativeContainer):
         max_wait=providers.Callable(_seconds, settings.provided.group_commit_wait_ms),
         max_flushes=settings.provided.group_commit_flushes,
     )
+    event_writer = providers.Selector(
+        settings.provided.ingest_mode,
+        direct=store_writer,
+        kafka=providers.Singleton(
+            KafkaEventWriter, producer=kafka_producer, topic=settings.provided.kafka_topic
+        ),
+    )
     record_events = providers.Singleton(
         RecordEventsHandler, writer=event_writer, clock=clock, ids=ids
     )
+    store_events = providers.Singleton(
+        RecordEventsHandler, writer=store_writer, clock=clock, ids=ids
+    )
+    """What the Kafka consumer stores through: always the database, whatever the ingest mode."""
     register_client = providers.Singleton(
         RegisterClientHandler, uow=uow.provider, clock=clock, ids=ids
     )
@@ -158,6 +190,7 @@ class Container(containers.DeclarativeContainer):
     get_client = providers.Singleton(GetClientHandler, clients=client_reads)
     list_clients = providers.Singleton(ListClientsHandler, clients=client_reads)
     readiness = providers.Singleton(ReadinessHandler, checks=checks)
+    active_clients = providers.Singleton(ActiveClientsHandler, clients=client_reads)
     calculate_metrics = providers.Singleton(
         CalculateMetricsHandler, store=metrics_store, clock=clock, policy=metrics_policy
     )
@@ -172,6 +205,7 @@ def build_container(settings: Settings) -> Container:
 
 
 async def close(container: Container) -> None:
-    """Releases what the container opened: the database pool, when there is one."""
+    """Releases what the container opened: the Kafka producer and the database pool."""
+    await container.kafka_producer().close()
     if _storage(container.settings()) == "postgres":
         await container.engine().dispose()

@@ -16,6 +16,8 @@ JWT_SECRET_MIN_BYTES = 32
 Storage = Literal["embedded", "postgres", "memory"]
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+asyncpg://")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# Kafka's own rule for topic names (the group id allows more; we keep it as plain).
+KafkaName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,200}$")]
 
 
 class SettingsError(ValueError):
@@ -48,6 +50,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     jwt_audience: Annotated[str, msgspec.Meta(min_length=1)] = "tracking-api"
     jwt_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86_400)] = 900
     admin_api_key: str | None = None
+    ingest_mode: Literal["direct", "kafka"] = "direct"
+    kafka_bootstrap: Annotated[str, msgspec.Meta(min_length=1)] = "localhost:9092"
+    kafka_topic: KafkaName = "tracking.events"
+    kafka_group: KafkaName = "tracking-ingest"
+    kafka_batch_max: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 2000
+    kafka_batch_wait_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 100
+    kafka_session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000, le=300_000)] = 10_000
+    kafka_send_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=300_000)] = 5000
+    kafka_retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 30.0
+    consumer_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8001
     log_level: LogLevel = "INFO"
     access_log: bool = False
 

@@ -48,9 +48,12 @@ class EventRepository(Protocol):
 
 
 class EventWriter(Protocol):
-    async def write(self, events: Sequence[Event]) -> set[EventKey]:
+    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
         """Stores each event whose key is not stored yet and returns the keys it stored, only
-        once they are committed: a caller may acknowledge them as durable."""
+        once they are committed: a caller may acknowledge them as durable.
+
+        None: the events were handed, durably, to a queue whose consumer stores each exactly
+        once (Kafka ingest); which of them are duplicates is not known yet."""
         ...
 
 

@@ -11,7 +11,7 @@ from tracking.application.ports import Clock, EventKey, EventWriter, IdGenerator
 from tracking.domain.errors import RuleViolation
 from tracking.domain.events import Event, check_metadata_depth
 
-ItemStatus = Literal["stored", "duplicate", "rejected"]
+ItemStatus = Literal["stored", "duplicate", "rejected", "accepted"]
 
 _EMPTY_OBJECT = "{}"
 
@@ -22,6 +22,8 @@ class NewEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     action: str
     occurred_at: datetime | None = None
     metadata: dict[str, Any] | None = None
+    received_at: datetime | None = None
+    """When a queue in front of us received it (Kafka ingest); None: now."""
 
 
 class RecordEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -52,7 +54,10 @@ class RecordedEvents(msgspec.Struct, frozen=True, kw_only=True):
 class RecordEventsHandler:
     """Each item is `stored`, `duplicate` (its id was already stored for this client, or came
     earlier in the same batch) or `rejected` with the broken rule. Valid items are stored even
-    when others are rejected, in one transaction: the answer comes after the commit."""
+    when others are rejected, in one transaction: the answer comes after the commit.
+
+    When the writer hands events to a queue instead (Kafka ingest), valid items are `accepted`:
+    durable in the queue, and stored exactly once by its consumer."""
 
     def __init__(self, writer: EventWriter, clock: Clock, ids: IdGenerator) -> None:
         self._writer = writer
@@ -60,13 +65,31 @@ class RecordEventsHandler:
         self._ids = ids
 
     async def __call__(self, command: RecordEvents) -> RecordedEvents:
+        (recorded,) = await self.record_all([command])
+        return recorded
+
+    async def record_all(self, commands: Sequence[RecordEvents]) -> list[RecordedEvents]:
+        """Several clients' events in one write, so one transaction: a Kafka batch."""
         received_at = self._clock.now()
+        checked = [self._check(command, received_at) for command in commands]
+        accepted = [event for _, events in checked for event in events]
+        if not accepted:
+            return [RecordedEvents(results=results) for results, _ in checked]
+        stored = await self._writer.write(accepted)
+        return [
+            RecordedEvents(results=[_settled(r, command.client_id, stored) for r in results])
+            for command, (results, _) in zip(commands, checked, strict=True)
+        ]
+
+    def _check(
+        self, command: RecordEvents, received_at: datetime
+    ) -> tuple[list[ItemResult], list[Event]]:
         results: list[ItemResult] = []
         accepted: list[Event] = []
         seen: set[UUID] = set()
         for index, item in enumerate(command.events):
             try:
-                event = self._event(command.client_id, item, received_at)
+                event = self._event(command.client_id, item, item.received_at or received_at)
             except RuleViolation as violation:
                 error = Rejection(
                     code=violation.code, field=violation.field, message=violation.message
@@ -79,10 +102,7 @@ class RecordEventsHandler:
             seen.add(event.id)
             accepted.append(event)
             results.append(ItemResult(index=index, id=event.id, status="stored"))
-        if accepted:
-            stored = await self._writer.write(accepted)
-            results = [_settled(result, command.client_id, stored) for result in results]
-        return RecordedEvents(results=results)
+        return results, accepted
 
     def _event(self, client_id: UUID, item: NewEvent, received_at: datetime) -> Event:
         check_metadata_depth(item.metadata)
@@ -100,7 +120,11 @@ class RecordEventsHandler:
         )
 
 
-def _settled(result: ItemResult, client_id: UUID, stored: set[EventKey]) -> ItemResult:
-    if result.status == "stored" and (client_id, result.id) not in stored:
+def _settled(result: ItemResult, client_id: UUID, stored: set[EventKey] | None) -> ItemResult:
+    if result.status != "stored":
+        return result
+    if stored is None:
+        return ItemResult(index=result.index, id=result.id, status="accepted")
+    if (client_id, result.id) not in stored:
         return ItemResult(index=result.index, id=result.id, status="duplicate")
     return result

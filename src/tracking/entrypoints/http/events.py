@@ -40,6 +40,7 @@ from tracking.entrypoints.http.schemas import (
 MAX_BATCH_EVENTS = 1000
 MAX_BATCH_BYTES = 1024 * 1024
 MAX_EVENT_BYTES = 64 * 1024
+_CODES: dict[Status, int] = {"stored": 201, "duplicate": 200, "accepted": 202}
 
 
 class EventBody(JsonBody[EventIn]):
@@ -61,10 +62,12 @@ class EventController(Controller):
         request_max_body_size=MAX_EVENT_BYTES,
         summary="Record one event",
         description="201 when stored; 200 with status `duplicate` when this id was already "
-        "stored for the caller (a safe retry).",
+        "stored for the caller (a safe retry). With Kafka-backed ingest, 202 with status "
+        "`accepted` once the broker has it: the consumer stores it exactly once.",
         responses={
             200: ResponseSpec(RecordedEvent, description="Already stored: a safe retry"),
-            **documented(400, 401, 413, 415),
+            202: ResponseSpec(RecordedEvent, description="Queued (Kafka-backed ingest)"),
+            **documented(400, 401, 413, 415, 503),
         },
     )
     async def record_one(
@@ -77,11 +80,8 @@ class EventController(Controller):
         (result,) = (await record_events(command)).results
         if result.error is not None or result.id is None:
             raise _rejected(result.error)
-        status: Status = "stored" if result.status == "stored" else "duplicate"
-        return Response(
-            RecordedEvent(id=result.id, status=status),
-            status_code=201 if status == "stored" else 200,
-        )
+        status: Status = "duplicate" if result.status == "rejected" else result.status
+        return Response(RecordedEvent(id=result.id, status=status), status_code=_CODES[status])
 
     @post(
         "/events",
@@ -92,15 +92,19 @@ class EventController(Controller):
         summary="Record a batch of events",
         description=f"1 to {MAX_BATCH_EVENTS} events, at most 1 MiB. Each item is answered by "
         "its index: `stored`, `duplicate` or `rejected` with the reason; valid items are stored "
-        "even when others are rejected.",
-        responses=documented(400, 401, 413, 415),
+        "even when others are rejected. With Kafka-backed ingest, valid items are `accepted` "
+        "and the answer is 202.",
+        responses={
+            202: ResponseSpec(BatchRecorded, description="Queued (Kafka-backed ingest)"),
+            **documented(400, 401, 413, 415, 503),
+        },
     )
     async def record_batch(
         self,
         data: JSONBody[EventBatchIn],
         request: AuthenticatedRequest,
         record_events: NamedDependency[RecordEventsHandler],
-    ) -> BatchRecorded:
+    ) -> Response[BatchRecorded]:
         if len(data.events) > MAX_BATCH_EVENTS:
             raise HTTPException(
                 status_code=413,
@@ -111,15 +115,17 @@ class EventController(Controller):
             RecordEvents(client_id=request.user.client_id, events=batch.events)
         )
         results = batch.results(recorded)
-        counts = dict.fromkeys(("stored", "duplicate", "rejected"), 0)
+        counts = dict.fromkeys(("stored", "duplicate", "rejected", "accepted"), 0)
         for result in results:
             counts[result.status] += 1
-        return BatchRecorded(
+        answer = BatchRecorded(
             stored=counts["stored"],
             duplicates=counts["duplicate"],
             rejected=counts["rejected"],
+            accepted=counts["accepted"],
             results=results,
         )
+        return Response(answer, status_code=202 if counts["accepted"] else 200)
 
     @get(
         "/events",

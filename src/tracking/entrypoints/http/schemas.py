@@ -16,7 +16,7 @@ from tracking.domain.clients import (
     Role,
 )
 
-Status = Literal["stored", "duplicate"]
+Status = Literal["stored", "duplicate", "accepted"]
 
 _METADATA_EXAMPLE = {"page": "/hello/world"}
 
@@ -70,10 +70,13 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     status: Status
 
 
-class BatchRecorded(msgspec.Struct, frozen=True, kw_only=True):
+class BatchRecorded(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     stored: int
     duplicates: int
     rejected: int
+    accepted: Annotated[
+        int, msgspec.Meta(description="Queued for storage (TRACKING_INGEST_MODE=kafka).")
+    ] = 0
     results: list[ItemResult]
 
 
