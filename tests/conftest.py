@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.databases import create_database, create_template, drop_database
 from tests.fakes import FixedClock
+from tests.kafka import Tansu, create_topics, new_topic_name
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.bootstrap import Container, build_container, close
 from tracking.entrypoints.http.app import create_app
@@ -95,3 +96,24 @@ def admin_headers() -> dict[str, str]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Kafka-protocol broker for the whole session; never skipped: it is part of the
+    product."""
+    given = os.environ.get("TRACKING_TEST_KAFKA_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    broker = Tansu(tmp_path_factory.mktemp("tansu") / "tansu.log")
+    yield broker.bootstrap
+    broker.stop()
+
+
+@pytest.fixture
+async def kafka_topic(kafka_bootstrap: str) -> str:
+    """A topic of its own for one test (4 partitions), with its dead-letter topic."""
+    topic = new_topic_name()
+    await create_topics(kafka_bootstrap, topic, f"{topic}.dlq", partitions=4)
+    return topic

@@ -12,6 +12,7 @@ from alembic.util import CommandError
 from tracking.adapters.postgres import migrations
 from tracking.bootstrap import build_container
 from tracking.entrypoints.cli_clients import clients, ensure_admin, load
+from tracking.entrypoints.cli_consume import consume
 from tracking.entrypoints.cli_metrics import calculate_metrics
 from tracking.entrypoints.http.app import create_app
 from tracking.entrypoints.server import GRACEFUL_SHUTDOWN_SECONDS, serve_http
@@ -27,6 +28,7 @@ def main() -> None:
 
 main.add_command(clients)
 main.add_command(calculate_metrics)
+main.add_command(consume)
 
 
 @main.command()

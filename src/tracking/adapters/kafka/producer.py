@@ -61,4 +61,3 @@ class LazyProducer:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
-

@@ -1,0 +1,1 @@
+"""`tracking consume`: events from a Kafka topic into storage, exactly once in effect."""

@@ -1,0 +1,191 @@
+"""The consume loop: fetch a batch, store it, dead-letter what cannot be stored, and only then
+commit its offsets. Whatever fails in between is retried, not skipped: redelivery is harmless
+because every event is stored once, by its id."""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
+
+from tracking.entrypoints.consumer.batch import BatchIngest, Message
+from tracking.entrypoints.consumer.dead_letters import DeadLetterPublisher
+from tracking.entrypoints.consumer.stats import ConsumerStats
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+FIRST_RETRY_SECONDS = 0.1
+# The partitions went to another member: its fetch starts at the last committed offset, and
+# what this batch stored is found stored again, so giving up the commit loses nothing.
+_MOVED = (CommitFailedError, IllegalStateError, RebalanceInProgressError)
+
+
+class StoppedError(Exception):
+    """Asked to stop while a step was failing: the batch is left uncommitted, to be fetched
+    again by whoever consumes its partitions next."""
+
+
+def backoff(attempt: int, cap: float) -> float:
+    """Capped exponential with full jitter over its upper half."""
+    ceiling: float = min(cap, FIRST_RETRY_SECONDS * 2.0 ** (attempt - 1))
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+
+
+class _Membership(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, stats: ConsumerStats) -> None:
+        self._stats = stats
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        log.info("partitions revoked: %s", sorted(map(str, revoked)))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._stats.in_group = True
+        log.info("partitions assigned: %s", sorted(map(str, assigned)) or "none")
+
+
+class KafkaEventConsumer:
+    def __init__(
+        self,
+        new_consumer: Callable[[], AIOKafkaConsumer],
+        topic: str,
+        ingest: BatchIngest,
+        dead_letters: DeadLetterPublisher,
+        stats: ConsumerStats,
+        *,
+        batch_max: int,
+        batch_wait_ms: int,
+        retry_max_seconds: float,
+    ) -> None:
+        self._new_consumer = new_consumer
+        self._topic = topic
+        self._ingest = ingest
+        self._dead_letters = dead_letters
+        self._stats = stats
+        self._batch_max = batch_max
+        self._batch_wait_ms = batch_wait_ms
+        self._retry_cap = retry_max_seconds
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    def stop(self) -> None:
+        """Stop fetching; the batch in hand is finished and committed first."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        try:
+            consumer = await self._retrying("start", self._started)
+        except StoppedError:
+            return
+        try:
+            while not self._stopping.is_set():
+                fetched = await consumer.getmany(
+                    timeout_ms=self._batch_wait_ms, max_records=self._batch_max
+                )
+                if fetched:
+                    await self._handle(consumer, fetched)
+        except StoppedError:
+            log.warning("stopped while retrying: the current batch was not committed")
+        finally:
+            # Leaves the group, so its partitions move to the other members at once.
+            await consumer.stop()
+
+    async def _started(self) -> AIOKafkaConsumer:
+        consumer = self._new_consumer()
+        consumer.subscribe([self._topic], listener=_Membership(self._stats))
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._consumer = consumer
+        return consumer
+
+    async def _handle(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]
+    ) -> None:
+        started = time.perf_counter()
+        messages = [
+            Message(
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                timestamp_ms=r.timestamp,
+                key=r.key,
+                value=r.value,
+            )
+            for records in fetched.values()
+            for r in records
+        ]
+        self._stats.consumed.inc(len(messages))
+        outcome = await self._retrying("store", lambda: self._ingest(messages))
+        if outcome.dead_letters:
+            letters = outcome.dead_letters
+            await self._retrying("dead_letters", lambda: self._dead_letters.publish(letters))
+            for letter in letters:
+                self._stats.dead_letters.labels(letter.reason).inc()
+                log.warning(
+                    "dead letter %s[%d]@%d: %s (%s)",
+                    letter.message.topic,
+                    letter.message.partition,
+                    letter.message.offset,
+                    letter.code,
+                    letter.detail,
+                )
+        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
+        await self._retrying("commit", lambda: self._commit(consumer, offsets))
+        self._stats.stored.inc(outcome.stored)
+        self._stats.duplicates.inc(outcome.duplicates)
+        self._stats.batch_seconds.observe(time.perf_counter() - started)
+        for tp, offset in offsets.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                self._stats.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - offset))
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await consumer.commit(offsets)
+        except _MOVED as error:
+            log.warning("offsets not committed, the partitions moved (%r): stored already", error)
+
+    async def _retrying(self, step: str, action: Callable[[], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            try:
+                result = await action()
+            except Exception as error:  # noqa: BLE001 - retried until it succeeds or we stop
+                attempt += 1
+                self._stats.retries.labels(step).inc()
+                if attempt == 1:
+                    self._pause(step)
+                delay = backoff(attempt, self._retry_cap)
+                log.warning(
+                    "%s failed (attempt %d), retrying in %.1f s: %r", step, attempt, delay, error
+                )
+                await self._wait_or_stop(delay)
+                continue
+            if attempt:
+                self._resume(step, attempt)
+            return result
+
+    async def _wait_or_stop(self, delay: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), delay)
+        except TimeoutError:
+            return
+        raise StoppedError
+
+    def _pause(self, step: str) -> None:
+        self._stats.retrying = step
+        if self._consumer is not None:
+            self._consumer.pause(*self._consumer.assignment())
+
+    def _resume(self, step: str, attempts: int) -> None:
+        self._stats.retrying = None
+        if self._consumer is not None:
+            self._consumer.resume(*self._consumer.paused())
+        log.info("%s succeeded after %d failed attempts", step, attempts)

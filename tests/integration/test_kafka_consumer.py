@@ -1,0 +1,143 @@
+"""`tracking consume` in this process, against the real broker and PostgreSQL: batches are
+stored, then committed; what cannot be stored goes to the dead-letter topic with its reason."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.integration.kafka_helpers import (
+    count_is,
+    eventually,
+    kafka_settings,
+    message,
+    new_client,
+    running,
+    stored,
+)
+from tests.kafka import committed, produce, read_all
+from tracking.adapters.kafka.messages import message_event_id
+from tracking.bootstrap import Container, build_container, close
+from tracking.entrypoints.consumer.run import ConsumerService
+from tracking.settings import Settings
+
+
+@pytest.fixture
+def consumer_settings(database_url: str, kafka_bootstrap: str, kafka_topic: str) -> Settings:
+    return kafka_settings(database_url, kafka_bootstrap, kafka_topic)
+
+
+@pytest.fixture
+async def container(consumer_settings: Settings) -> AsyncIterator[Container]:
+    built = build_container(consumer_settings)
+    yield built
+    await close(built)
+
+
+def service(settings: Settings) -> ConsumerService:
+    return ConsumerService(build_container(settings), settings)
+
+
+async def test_a_batch_is_stored_then_its_offsets_committed(
+    consumer_settings: Settings, container: Container, kafka_bootstrap: str, database_url: str
+) -> None:
+    client = await new_client(container)
+    ids = [uuid.uuid4() for _ in range(40)]
+    values = [message(client, id=str(i), user_id=f"u{n % 7}") for n, i in enumerate(ids)]
+    await produce(kafka_bootstrap, consumer_settings.kafka_topic, values)
+
+    consumer = service(consumer_settings)
+    async with running(consumer):
+        await count_is(database_url, len(ids))
+
+        async def all_committed() -> bool:
+            offsets = await committed(
+                kafka_bootstrap, consumer_settings.kafka_group, consumer_settings.kafka_topic
+            )
+            return sum(offset or 0 for offset in offsets.values()) == len(ids)
+
+        await eventually(all_committed)
+
+    assert sorted(row[1] for row in await stored(database_url)) == sorted(ids)
+    assert {row[0] for row in await stored(database_url)} == {client}
+    assert sample(consumer, "tracking_consumer_events_stored_total") == len(ids)
+
+
+async def test_invalid_messages_become_dead_letters_and_their_neighbours_are_stored(
+    consumer_settings: Settings, container: Container, kafka_bootstrap: str, database_url: str
+) -> None:
+    client = await new_client(container)
+    inactive = await new_client(container, active=False)
+    good = [uuid.uuid4() for _ in range(3)]
+    values = [
+        message(client, id=str(good[0])),
+        b"{not json",
+        message(client, id=str(good[1]), action="has spaces"),
+        message(uuid.uuid4(), id=str(uuid.uuid4())),
+        message(inactive),
+        message(client, id=str(good[1])),
+        message(client, id=str(good[2]), unexpected=1),
+        message(client, id=str(good[2])),
+    ]
+    topic = consumer_settings.kafka_topic
+    await produce(kafka_bootstrap, topic, values, keys=[b"same-key"] * len(values))
+
+    async with running(service(consumer_settings)):
+        letters = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=5)
+
+    assert sorted(row[1] for row in await stored(database_url)) == sorted(good)
+    by_offset = {int(letter.headers["tracking.original-offset"]): letter for letter in letters}
+    assert sorted(by_offset) == [1, 2, 3, 4, 6]
+    source = await read_all(kafka_bootstrap, topic, expected=len(values))
+    (partition,) = {record.partition for record in source}  # one key, one partition
+    expected = {
+        1: ("undecodable", "invalid_json"),
+        2: ("invalid_event", "invalid_action"),
+        3: ("unknown_client", "unknown_client"),
+        4: ("unknown_client", "unknown_client"),
+        6: ("invalid_event", "invalid_event"),
+    }
+    for offset, (reason, code) in expected.items():
+        letter = by_offset[offset]
+        assert letter.headers["tracking.reason"] == reason.encode()
+        assert letter.headers["tracking.error-code"] == code.encode()
+        assert letter.headers["tracking.original-topic"] == topic.encode()
+        assert letter.headers["tracking.original-partition"] == str(partition).encode()
+        assert letter.value == values[offset]
+        assert letter.key == b"same-key"
+    assert b"unexpected" in by_offset[6].headers["tracking.error-detail"]
+
+
+async def test_a_message_without_an_id_is_stored_once_however_often_it_is_delivered(
+    consumer_settings: Settings, container: Container, kafka_bootstrap: str, database_url: str
+) -> None:
+    client = await new_client(container)
+    topic = consumer_settings.kafka_topic
+    await produce(kafka_bootstrap, topic, [message(client, action="no-id")], keys=[b"k"])
+
+    async with running(service(consumer_settings)):
+        await count_is(database_url, 1)
+    # A second group reads the same message again: a redelivery, as after a lost commit.
+    again = kafka_settings(database_url, kafka_bootstrap, topic)
+    consumer = service(again)
+    async with running(consumer):
+        await eventually(lambda: _counted(consumer, duplicates=1))
+
+    (row,) = await stored(database_url)
+    assert row[2] == "no-id"
+    (letter,) = await read_all(kafka_bootstrap, topic, expected=1)
+    assert row[1].version == 7
+    assert row[1] == message_event_id(topic, letter.partition, letter.offset, _ts(row[1]))
+
+
+def _ts(event_id: uuid.UUID) -> int:
+    return event_id.int >> 80
+
+
+async def _counted(consumer: ConsumerService, *, duplicates: int) -> bool:
+    return sample(consumer, "tracking_consumer_events_duplicate_total") == duplicates
+
+
+def sample(consumer: ConsumerService, name: str) -> float | None:
+    value: float | None = consumer.stats.registry.get_sample_value(name)
+    return value
