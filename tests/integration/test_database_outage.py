@@ -6,47 +6,20 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import ADMIN_KEY, JWT_SECRET
 from tests.integration.http_helpers import PROBLEM, bearer, event, register
+from tests.integration.outage import Database, reachable
 from tracking.adapters.postgres import migrations
-from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.bootstrap import build_container
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 RECOVERY_ATTEMPTS = 40  # a quarter of a second apart
-
-
-class Database:
-    """A PostgreSQL of this test's own, in `tmp_path`, that the test stops and starts."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.server: EmbeddedPostgres | None = None
-
-    async def start(self) -> str:
-        self.server = EmbeddedPostgres(str(self.data_dir))
-        return await asyncio.to_thread(self.server.start)
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            await asyncio.to_thread(self.server.stop)
-            self.server = None
-
-
-async def reachable(url: str) -> bool:
-    try:
-        connection = await asyncpg.connect(url, timeout=1)
-    except (OSError, asyncpg.PostgresError):
-        return False
-    await connection.close()
-    return True
 
 
 @pytest.fixture

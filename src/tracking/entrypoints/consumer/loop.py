@@ -45,6 +45,7 @@ class _Membership(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._stats.in_group = True
+        self._stats.assigned.set(len(assigned))
         log.info("partitions assigned: %s", sorted(map(str, assigned)) or "none")
 
 

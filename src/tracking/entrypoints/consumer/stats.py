@@ -50,6 +50,9 @@ class ConsumerStats:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=r,
         )
+        self.assigned = Gauge(
+            "tracking_consumer_assigned_partitions", "Partitions this member consumes", registry=r
+        )
         self.lag = Gauge(
             "tracking_consumer_lag",
             "Messages in the partition after the last committed offset",
