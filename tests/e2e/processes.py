@@ -91,14 +91,38 @@ class Tracking:
             )
         server = Server(process, f"http://127.0.0.1:{port}", log)
         self.servers.append(server)
+        self._wait_live(server, "serve")
+        return server
+
+    def consume(self, *args: str, env: Mapping[str, str] | None = None) -> Server:
+        """`tracking consume` with its health port on a free port, once /health/live answers;
+        `url` is that port."""
+        port = free_port()
+        log = self.tmp_path / f"consume-{len(self.servers)}.stderr"
+        with log.open("w") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tracking", "consume", *args],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                text=True,
+                env={**self.env, "TRACKING_CONSUMER_PORT": str(port), **(env or {})},
+            )
+        server = Server(process, f"http://127.0.0.1:{port}", log)
+        self.servers.append(server)
+        self._wait_live(server, "consume")
+        return server
+
+    def _wait_live(self, server: Server, command: str) -> None:
         for _ in range(READY_ATTEMPTS):
-            if process.poll() is not None:
-                raise AssertionError(f"serve exited with {process.returncode}:\n{server.stderr()}")
+            if server.process.poll() is not None:
+                raise AssertionError(
+                    f"{command} exited with {server.process.returncode}:\n{server.stderr()}"
+                )
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{server.url}/health/live", timeout=1).status_code == 200:
-                    return server
+                    return
             time.sleep(0.1)
-        raise AssertionError(f"serve did not answer /health/live:\n{server.stderr()}")
+        raise AssertionError(f"{command} did not answer /health/live:\n{server.stderr()}")
 
     def clean_up(self) -> None:
         """Stops what a test left running: its servers, then an embedded PostgreSQL that a
