@@ -14,7 +14,7 @@ import yaml
 
 from tracking.domain.clients import ApiKey
 from tracking.domain.errors import RuleViolation
-from tracking.settings import SettingsError, load_settings, unknown_variables
+from tracking.settings import Settings, SettingsError, load_settings, unknown_variables
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 KUSTOMIZATION = "kustomization.yaml"
@@ -23,6 +23,7 @@ EXPECTED_FILES = {
     "configmap.yaml",
     SECRET_EXAMPLE,
     "deployment-api.yaml",
+    "deployment-consumer.yaml",
     "service-api.yaml",
     "pdb-api.yaml",
     "job-migrate.yaml",
@@ -37,6 +38,7 @@ SECRET = "tracking-secrets"
 SECRET_KEYS = {"TRACKING_DATABASE_URL", "TRACKING_JWT_SECRET", "TRACKING_ADMIN_API_KEY"}
 WORKLOADS = {
     ("Deployment", "tracking-api"),
+    ("Deployment", "tracking-consumer"),
     ("Job", "tracking-migrate"),
     ("CronJob", "tracking-calculate-metrics"),
 }
@@ -292,6 +294,44 @@ def test_the_service_and_the_budget_reach_the_api_pods_on_their_http_port() -> N
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
     assert budget["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+    # Consumer pods serve no API: the Service sends them nothing, the budget never counts them.
+    consumer_labels = manifests["Deployment", "tracking-consumer"]["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    assert not service["spec"]["selector"].items() <= consumer_labels.items()
+    assert not budget["spec"]["selector"]["matchLabels"].items() <= consumer_labels.items()
+
+
+def test_the_consumer_probes_its_own_port_and_finishes_its_batch_on_shutdown() -> None:
+    """Probes on the consumer's own port (TRACKING_CONSUMER_PORT), and time after SIGTERM for
+    the batch in hand (its store, its dead letters, its offset commit) twice over."""
+    deployment = objects()["Deployment", "tracking-consumer"]
+    pod = pod_spec(deployment)
+    container = only_container(deployment)
+    settings = _settings()
+
+    assert container["command"] + container["args"] == ["tracking", "consume"]
+    assert deployment["spec"]["replicas"] >= 1
+    assert settings.consumer_port > 0
+    assert container_port(container, "health") == settings.consumer_port
+    for probe, path in [
+        ("livenessProbe", "/health/live"),
+        ("readinessProbe", "/health/ready"),
+        ("startupProbe", "/health/live"),
+    ]:
+        http_get = container[probe]["httpGet"]
+        assert http_get["path"] == path, probe
+        assert container_port(container, http_get["port"]) == settings.consumer_port, probe
+    batch_seconds = (
+        settings.db_statement_timeout_ms
+        + settings.kafka_send_timeout_ms
+        + settings.kafka_batch_wait_ms
+    ) / 1000
+    assert pod["terminationGracePeriodSeconds"] >= 2 * batch_seconds
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    api_labels = objects()["Deployment", "tracking-api"]["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= api_labels.items()
 
 
 def test_the_metrics_cron_job_runs_one_bounded_calculation_per_window() -> None:
@@ -334,15 +374,23 @@ def _example_secret() -> dict[str, str]:
     return data
 
 
+# What a real tracking-secrets Secret could hold.
+USABLE_SECRET = {
+    "TRACKING_DATABASE_URL": "postgresql://tracking:pw@postgres:5432/tracking",
+    "TRACKING_JWT_SECRET": "s" * 48,
+    "TRACKING_ADMIN_API_KEY": "trk_" + "A" * 43,
+}
+
+
+def _settings() -> Settings:
+    """What every workload reads: the ConfigMap and a usable Secret."""
+    return load_settings({**_config(), **USABLE_SECRET})
+
+
 def test_the_config_map_holds_only_known_non_secret_settings_the_service_accepts() -> None:
     config = _config()
-    usable_secret = {
-        "TRACKING_DATABASE_URL": "postgresql://tracking:pw@postgres:5432/tracking",
-        "TRACKING_JWT_SECRET": "s" * 48,
-        "TRACKING_ADMIN_API_KEY": "trk_" + "A" * 43,
-    }
 
-    settings = load_settings({**config, **usable_secret})
+    settings = _settings()
 
     assert unknown_variables(config) == []
     assert not config.keys() & SECRET_KEYS
@@ -351,7 +399,11 @@ def test_the_config_map_holds_only_known_non_secret_settings_the_service_accepts
     assert (settings.http_host, settings.http_port) == (ALL_INTERFACES, 8000)
     assert settings.log_level == "INFO"
     assert (settings.metrics_window_hours, settings.metrics_grace_seconds) == (4, 60)
-    assert settings.db_pool_size == 10
+    assert settings.db_pool_size == 8
+    # Each group commit in flight holds a connection: some must be left for reads.
+    assert settings.group_commit_flushes < settings.db_pool_size
+    assert settings.ingest_mode == "kafka"
+    assert settings.kafka_topic == "tracking.events"
 
 
 def test_the_example_secret_is_an_obvious_placeholder_that_cannot_run() -> None:
@@ -377,18 +429,30 @@ def _workers(args: list[str]) -> int:
     return 1
 
 
+def _pods_at_the_peak_of_a_rollout(deployment: Manifest) -> int:
+    rolling_update = deployment["spec"]["strategy"]["rollingUpdate"]
+    surge: int = rolling_update["maxSurge"]
+    replicas: int = deployment["spec"]["replicas"]
+    return replicas + surge
+
+
 def test_connections_at_the_peak_of_a_rollout_stay_under_postgres_max_connections() -> None:
-    """replicas (plus the rollout's surge) x workers x pool, plus one metrics run and one
-    migration, each with a pool of its own."""
+    """API pods (replicas plus the rollout's surge) x workers x pool, plus consumer pods x pool
+    (one process each), plus one metrics run and one migration, each with a pool of its own."""
     manifests = objects()
-    deployment = manifests["Deployment", "tracking-api"]
+    api = manifests["Deployment", "tracking-api"]
+    consumer = manifests["Deployment", "tracking-consumer"]
     config = _config()
     pool = int(config["TRACKING_DB_POOL_SIZE"]) + int(config.get("TRACKING_DB_MAX_OVERFLOW", "0"))
-    rolling_update = deployment["spec"]["strategy"]["rollingUpdate"]
-    pods = deployment["spec"]["replicas"] + rolling_update["maxSurge"]
-    workers = _workers(only_container(deployment)["args"])
+    workers = _workers(only_container(api)["args"])
 
-    peak = pods * workers * pool + 2 * pool
+    peak = (
+        _pods_at_the_peak_of_a_rollout(api) * workers * pool
+        + _pods_at_the_peak_of_a_rollout(consumer) * pool
+        + 2 * pool
+    )
 
     assert workers == 2
+    assert _workers(only_container(consumer)["args"]) == 1
+    assert peak == 80
     assert peak <= POSTGRES_CONNECTIONS
