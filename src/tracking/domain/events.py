@@ -127,9 +127,14 @@ def metadata_of(encoded: str) -> str:
     return encoded
 
 
+_CONTAINERS = (dict, list)
+
+
 def check_metadata_depth(metadata: object) -> None:
     """Nesting is allowed, to a depth any reader can follow: JSON nested hundreds of levels
     deep breaks recursive encoders and decoders downstream (ours included)."""
+    if type(metadata) is dict and not any(isinstance(v, _CONTAINERS) for v in metadata.values()):
+        return  # flat, as most metadata is: no walk needed
     level: list[tuple[object, int]] = [(metadata, 1)]
     while level:
         value, depth = level.pop()

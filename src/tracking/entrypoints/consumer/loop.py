@@ -1,18 +1,24 @@
 """The consume loop: fetch a batch, store it, dead-letter what cannot be stored, and only then
 commit its offsets. Whatever fails in between is retried, not skipped: redelivery is harmless
-because every event is stored once, by its id."""
+because every event is stored once, by its id.
+
+Two batches are in flight at once: while the database inserts one, this process decodes and
+checks the next. Offsets are still committed batch by batch, in fetch order, each only after
+its own batch and every earlier one are stored."""
 
 import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
-from tracking.entrypoints.consumer.batch import BatchIngest, Message
+from tracking.entrypoints.consumer.batch import BatchIngest, BatchOutcome, Message
 from tracking.entrypoints.consumer.dead_letters import DeadLetterPublisher
 from tracking.entrypoints.consumer.stats import ConsumerStats
 
@@ -23,6 +29,14 @@ FIRST_RETRY_SECONDS = 0.1
 # The partitions went to another member: its fetch starts at the last committed offset, and
 # what this batch stored is found stored again, so giving up the commit loses nothing.
 _MOVED = (CommitFailedError, IllegalStateError, RebalanceInProgressError)
+IN_FLIGHT = 2
+
+
+@dataclass
+class _Batch:
+    storing: "asyncio.Task[BatchOutcome]"
+    offsets: dict[TopicPartition, int]
+    fetched_at: float
 
 
 class StoppedError(Exception):
@@ -82,16 +96,24 @@ class KafkaEventConsumer:
             consumer = await self._retrying("start", self._started)
         except StoppedError:
             return
+        batches: deque[_Batch] = deque()
         try:
             while not self._stopping.is_set():
                 fetched = await consumer.getmany(
                     timeout_ms=self._batch_wait_ms, max_records=self._batch_max
                 )
                 if fetched:
-                    await self._handle(consumer, fetched)
+                    batches.append(self._start(fetched))
+                while batches and (len(batches) >= IN_FLIGHT or not fetched):
+                    await self._finish(consumer, batches.popleft())
+            while batches:
+                await self._finish(consumer, batches.popleft())
         except StoppedError:
-            log.warning("stopped while retrying: the current batch was not committed")
+            log.warning("stopped while retrying: the batches in hand were not committed")
         finally:
+            for batch in batches:
+                batch.storing.cancel()
+            await asyncio.gather(*(b.storing for b in batches), return_exceptions=True)
             # Leaves the group, so its partitions move to the other members at once.
             await consumer.stop()
 
@@ -106,10 +128,7 @@ class KafkaEventConsumer:
         self._consumer = consumer
         return consumer
 
-    async def _handle(
-        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]
-    ) -> None:
-        started = time.perf_counter()
+    def _start(self, fetched: dict[TopicPartition, list[Any]]) -> _Batch:
         messages = [
             Message(
                 topic=r.topic,
@@ -123,6 +142,13 @@ class KafkaEventConsumer:
             for r in records
         ]
         self._stats.consumed.inc(len(messages))
+        return _Batch(
+            storing=asyncio.create_task(self._store(messages)),
+            offsets={tp: records[-1].offset + 1 for tp, records in fetched.items()},
+            fetched_at=time.perf_counter(),
+        )
+
+    async def _store(self, messages: list[Message]) -> BatchOutcome:
         outcome = await self._retrying("store", lambda: self._ingest(messages))
         if outcome.dead_letters:
             letters = outcome.dead_letters
@@ -137,11 +163,16 @@ class KafkaEventConsumer:
                     letter.code,
                     letter.detail,
                 )
-        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
+        return outcome
+
+    async def _finish(self, consumer: AIOKafkaConsumer, batch: _Batch) -> None:
+        """Waits for the batch to be stored, then commits its offsets."""
+        outcome = await batch.storing
+        offsets = batch.offsets
         await self._retrying("commit", lambda: self._commit(consumer, offsets))
         self._stats.stored.inc(outcome.stored)
         self._stats.duplicates.inc(outcome.duplicates)
-        self._stats.batch_seconds.observe(time.perf_counter() - started)
+        self._stats.batch_seconds.observe(time.perf_counter() - batch.fetched_at)
         for tp, offset in offsets.items():
             highwater = consumer.highwater(tp)
             if highwater is not None:

