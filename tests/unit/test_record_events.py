@@ -2,6 +2,7 @@
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -9,14 +10,18 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import recorder
+from tests.unit.support import recorder, uow_factory
+from tracking.adapters.event_writers import GroupCommitEventWriter
 from tracking.adapters.memory.store import InMemoryStore
+from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.record_events import (
     ItemResult,
     NewEvent,
     RecordEvents,
+    RecordEventsHandler,
     Rejection,
 )
+from tracking.application.ports import EventKey, EventWriter
 from tracking.domain.events import Event
 
 CLIENT = uuid4()
@@ -201,3 +206,148 @@ async def test_concurrent_sends_of_one_batch_store_each_event_exactly_once(
     assert Counter(stored) == Counter(event_ids)
     assert all(r.status in {"stored", "duplicate"} for results in answers for r in results)
     assert set(store.events_of(CLIENT)) == set(event_ids)
+
+
+# Several clients in one write (a Kafka batch), and writers that queue instead of storing
+
+
+class QueueingWriter(EventWriter):
+    """Hands events to a queue, as Kafka-backed HTTP ingest does: nothing is known stored."""
+
+    def __init__(self) -> None:
+        self.writes: list[list[Event]] = []
+
+    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
+        self.writes.append(list(events))
+        return None
+
+
+class CountingWriter(EventWriter):
+    def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
+        self._writer = GroupCommitEventWriter(uow_factory(store), clock=clock)
+        self.writes: list[list[Event]] = []
+
+    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
+        self.writes.append(list(events))
+        return await self._writer.write(events)
+
+
+async def test_record_all_stores_several_clients_in_one_write_and_answers_each(
+    store: InMemoryStore, clock: FixedClock
+) -> None:
+    other_client = uuid4()
+    a1, a2, b1, seen = uuid4(), uuid4(), uuid4(), uuid4()
+    await send(store, clock, click(seen))
+    writer = CountingWriter(store, clock)
+    handler = RecordEventsHandler(writer, clock, UuidV7Generator())
+
+    answers = await handler.record_all(
+        [
+            RecordEvents(client_id=CLIENT, events=[click(a1), click(seen), click(a2)]),
+            RecordEvents(client_id=other_client, events=[click(b1), click(a1, user_id="")]),
+        ]
+    )
+
+    assert [[(r.id, r.status) for r in a.results] for a in answers] == [
+        [(a1, "stored"), (seen, "duplicate"), (a2, "stored")],
+        [(b1, "stored"), (a1, "rejected")],
+    ]
+    assert len(writer.writes) == 1
+    assert {(e.client_id, e.id) for e in writer.writes[0]} == {
+        (CLIENT, a1),
+        (CLIENT, seen),
+        (CLIENT, a2),
+        (other_client, b1),
+    }
+    assert set(store.events_of(CLIENT)) == {seen, a1, a2}
+    assert set(store.events_of(other_client)) == {b1}
+
+
+async def test_record_all_with_nothing_valid_writes_nothing(
+    store: InMemoryStore, clock: FixedClock
+) -> None:
+    writer = CountingWriter(store, clock)
+    handler = RecordEventsHandler(writer, clock, UuidV7Generator())
+
+    answers = await handler.record_all(
+        [
+            RecordEvents(client_id=CLIENT, events=[click(user_id="")]),
+            RecordEvents(client_id=uuid4(), events=[]),
+        ]
+    )
+
+    assert [[r.status for r in a.results] for a in answers] == [["rejected"], []]
+    assert writer.writes == []
+
+
+async def test_a_writer_that_queues_makes_valid_items_accepted_and_rejected_ones_stay(
+    clock: FixedClock,
+) -> None:
+    writer = QueueingWriter()
+    handler = RecordEventsHandler(writer, clock, UuidV7Generator())
+    good, bad, again = uuid4(), uuid4(), uuid4()
+
+    answers = await handler.record_all(
+        [
+            RecordEvents(
+                client_id=CLIENT,
+                events=[
+                    click(good),
+                    NewEvent(id=bad, user_id="u", action="no spaces"),
+                    click(again),
+                    click(again),
+                ],
+            ),
+            RecordEvents(client_id=uuid4(), events=[click(user_id="")]),
+        ]
+    )
+
+    assert [[(r.id, r.status) for r in a.results] for a in answers] == [
+        [(good, "accepted"), (bad, "rejected"), (again, "accepted"), (again, "duplicate")],
+        [(None, "rejected")],
+    ]
+    rejected = answers[0].results[1]
+    assert rejected.error is not None
+    assert rejected.error.code == "invalid_action"
+    assert answers[0].count("accepted") == 2
+    assert [[e.id for e in w] for w in writer.writes] == [[good, again]]
+
+
+async def test_an_item_without_id_handed_to_a_queue_is_accepted_with_its_new_id(
+    clock: FixedClock,
+) -> None:
+    writer = QueueingWriter()
+
+    recorded = await RecordEventsHandler(writer, clock, UuidV7Generator())(
+        RecordEvents(client_id=CLIENT, events=[click()])
+    )
+
+    [result] = recorded.results
+    [[queued]] = writer.writes
+    assert (result.status, result.id) == ("accepted", queued.id)
+    assert queued.id.version == 7
+
+
+async def test_a_receipt_time_given_with_the_item_is_stored_instead_of_now(
+    store: InMemoryStore, clock: FixedClock
+) -> None:
+    received = T0 - timedelta(minutes=30)
+    stamped, unstamped = uuid4(), uuid4()
+
+    await send(store, clock, click(stamped, received_at=received), click(unstamped))
+
+    stored = store.events_of(CLIENT)
+    assert (stored[stamped].received_at, stored[stamped].occurred_at) == (received, received)
+    assert (stored[unstamped].received_at, stored[unstamped].occurred_at) == (T0, T0)
+
+
+async def test_the_future_is_judged_from_the_given_receipt_time_not_from_now(
+    store: InMemoryStore, clock: FixedClock
+) -> None:
+    received = T0 - timedelta(hours=1)
+    item = click(received_at=received, occurred_at=received + timedelta(minutes=6))
+
+    [result] = await send(store, clock, item)
+
+    assert result.error is not None
+    assert result.error.code == "occurred_at_in_future"

@@ -187,3 +187,81 @@ def test_postgres_storage_needs_a_database_url() -> None:
 def test_a_bad_database_or_ingest_setting_names_itself(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=f"^{variable}:"):
         load_settings({variable: value})
+
+
+def test_kafka_ingest_is_off_and_its_settings_have_their_documented_defaults() -> None:
+    settings = load_settings({})
+
+    assert settings.ingest_mode == "direct"
+    assert (settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_group) == (
+        "localhost:9092",
+        "tracking.events",
+        "tracking-ingest",
+    )
+    assert (settings.kafka_batch_max, settings.kafka_batch_wait_ms) == (2000, 100)
+    assert settings.consumer_port == 8001
+
+
+def test_kafka_variables_are_read_and_converted() -> None:
+    settings = load_settings(
+        {
+            "TRACKING_INGEST_MODE": "kafka",
+            "TRACKING_KAFKA_BOOTSTRAP": "k1:9092,k2:9092",
+            "TRACKING_KAFKA_TOPIC": "acme_prod.events-v2",
+            "TRACKING_KAFKA_GROUP": "ingest-2",
+            "TRACKING_KAFKA_BATCH_MAX": "500",
+            "TRACKING_KAFKA_RETRY_MAX_SECONDS": "2.5",
+            "TRACKING_CONSUMER_PORT": "0",
+        }
+    )
+
+    assert settings.ingest_mode == "kafka"
+    assert (settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_group) == (
+        "k1:9092,k2:9092",
+        "acme_prod.events-v2",
+        "ingest-2",
+    )
+    assert (settings.kafka_batch_max, settings.kafka_retry_max_seconds) == (500, 2.5)
+    assert settings.consumer_port == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TRACKING_INGEST_MODE", "queue"),
+        ("TRACKING_INGEST_MODE", "Kafka"),
+        ("TRACKING_INGEST_MODE", ""),
+        ("TRACKING_KAFKA_TOPIC", ""),
+        ("TRACKING_KAFKA_TOPIC", "tracking events"),
+        ("TRACKING_KAFKA_TOPIC", "tracking/events"),
+        ("TRACKING_KAFKA_TOPIC", "t" * 201),
+        ("TRACKING_KAFKA_GROUP", "my group"),
+        ("TRACKING_KAFKA_BOOTSTRAP", ""),
+        ("TRACKING_KAFKA_BATCH_MAX", "0"),
+        ("TRACKING_KAFKA_BATCH_MAX", "many"),
+        ("TRACKING_KAFKA_BATCH_WAIT_MS", "-1"),
+        ("TRACKING_KAFKA_SESSION_TIMEOUT_MS", "999"),
+        ("TRACKING_KAFKA_RETRY_MAX_SECONDS", "0"),
+        ("TRACKING_CONSUMER_PORT", "65536"),
+        ("TRACKING_CONSUMER_PORT", "-1"),
+    ],
+)
+def test_a_bad_kafka_setting_is_one_line_that_names_itself(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({variable: value})
+
+    message = str(refused.value)
+    assert message.startswith(f"{variable}: ")
+    assert "\n" not in message
+
+
+def test_kafka_variables_are_settings_and_a_misspelt_one_is_unknown() -> None:
+    environ = {
+        "TRACKING_INGEST_MODE": "kafka",
+        "TRACKING_KAFKA_TOPIC": "t",
+        "TRACKING_KAFKA_GROUP": "g",
+        "TRACKING_CONSUMER_PORT": "8001",
+        "TRACKING_KAFKA_TOPICS": "t",
+    }
+
+    assert unknown_variables(environ) == ["TRACKING_KAFKA_TOPICS"]

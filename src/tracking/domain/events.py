@@ -111,6 +111,20 @@ def occurred_at_of(value: datetime | None, received_at: datetime) -> datetime:
         ) from None
 
 
+def received_at_of(value: datetime) -> datetime:
+    """A receipt time given by a queue in front of us (Kafka): with an offset, kept in UTC."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RuleViolation(
+            "invalid_received_at", "received_at", "must carry a UTC offset, e.g. 2025-01-01T12:00Z"
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise RuleViolation(
+            "invalid_received_at", "received_at", "must fall within the years 1 to 9999 in UTC"
+        ) from None
+
+
 def metadata_of(encoded: str) -> str:
     """Metadata is a JSON object of at most 16 KiB once compactly encoded.
 

@@ -9,7 +9,7 @@ import msgspec
 
 from tracking.application.ports import Clock, EventKey, EventWriter, IdGenerator
 from tracking.domain.errors import RuleViolation
-from tracking.domain.events import Event, check_metadata_depth
+from tracking.domain.events import Event, check_metadata_depth, received_at_of
 
 ItemStatus = Literal["stored", "duplicate", "rejected", "accepted"]
 
@@ -89,7 +89,9 @@ class RecordEventsHandler:
         seen: set[UUID] = set()
         for index, item in enumerate(command.events):
             try:
-                event = self._event(command.client_id, item, item.received_at or received_at)
+                given = item.received_at
+                received = received_at if given is None else received_at_of(given)
+                event = self._event(command.client_id, item, received)
             except RuleViolation as violation:
                 error = Rejection(
                     code=violation.code, field=violation.field, message=violation.message

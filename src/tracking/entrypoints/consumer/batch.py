@@ -16,6 +16,9 @@ from tracking.application.commands.record_events import (
 )
 from tracking.application.queries.active_clients import ActiveClients, ActiveClientsHandler
 
+# A producer may stamp any time; one past the year 9999 stands for "now" (the clock).
+_LATEST_TIMESTAMP_MS = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp() * 1000)
+
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):
     """A record as fetched: where it sits in the log, and its bytes."""
@@ -108,7 +111,7 @@ def _new_event(message: Message, event: EventMessage) -> NewEvent:
         message.topic, message.partition, message.offset, message.timestamp_ms
     )
     received_at = event.received_at
-    if received_at is None and message.timestamp_ms >= 0:
+    if received_at is None and 0 <= message.timestamp_ms <= _LATEST_TIMESTAMP_MS:
         received_at = datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
     return NewEvent(
         id=event_id,

@@ -46,7 +46,8 @@ class StoppedError(Exception):
 
 def backoff(attempt: int, cap: float) -> float:
     """Capped exponential with full jitter over its upper half."""
-    ceiling: float = min(cap, FIRST_RETRY_SECONDS * 2.0 ** (attempt - 1))
+    # The exponent stops growing long before the cap would: 2.0 ** 1024 overflows.
+    ceiling: float = min(cap, FIRST_RETRY_SECONDS * 2.0 ** min(attempt - 1, 60))
     return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 
 
