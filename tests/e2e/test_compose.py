@@ -18,6 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 import tracking
+from tests.e2e.offline import NetworkUsedError
 from tracking.adapters.postgres.migrations import migrations_dir
 from tracking.domain.clients import ApiKey
 from tracking.settings import load_settings, unknown_variables
@@ -42,19 +43,7 @@ COMPLETED = "service_completed_successfully"
 Document = dict[str, Any]
 
 
-class NetworkUsedError(AssertionError):
-    """Validation reached for the network: the schema must come from the repository."""
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise NetworkUsedError(f"network used: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def compose() -> Document:

@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.e2e.offline import NetworkUsedError
 from tracking.domain.clients import ApiKey
 from tracking.domain.errors import RuleViolation
 from tracking.settings import Settings, SettingsError, load_settings, unknown_variables
@@ -52,19 +53,7 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - a pod listens on its own interfaces
 Manifest = dict[str, Any]
 
 
-class NetworkUsedError(AssertionError):
-    """Validation reached for the network: the schemas must all come from the package."""
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise NetworkUsedError(f"network used: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def documents(path: Path) -> list[Manifest]:

@@ -12,7 +12,8 @@ from litestar.testing import AsyncTestClient
 from tests.conftest import ADMIN_KEY, JWT_SECRET
 from tests.integration.http_helpers import PROBLEM, event, register
 from tests.integration.kafka_helpers import count_is, kafka_settings, running, stored
-from tests.kafka import free_port, read_all
+from tests.kafka import read_all
+from tests.sockets import free_port
 from tracking.adapters.kafka.messages import decode_message
 from tracking.bootstrap import build_container
 from tracking.entrypoints.consumer.run import ConsumerService

@@ -1,5 +1,6 @@
 """Plain helpers for unit tests: an in-memory installation built by hand, and its callers."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -15,10 +16,11 @@ from tracking.application.commands.register_client import (
     RegisterClientHandler,
     RegisteredClient,
 )
-from tracking.application.ports import Clock, UnitOfWorkFactory
+from tracking.application.ports import Clock, EventKey, EventWriter, UnitOfWorkFactory
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
 from tracking.domain.clients import Client, Role
+from tracking.domain.events import Event
 
 JWT_SECRET = "unit-test-secret-" + "x" * 64
 ISSUER = "tracking"
@@ -80,3 +82,15 @@ async def record(
     """Seeds events for a client; every one of them must be stored."""
     recorded = await recorder(store, clock)(RecordEvents(client_id=client_id, events=events))
     assert recorded.count("stored") == len(events), recorded
+
+
+class WriterSpy(EventWriter):
+    """The real group-commit writer over the memory store, remembering every write it got."""
+
+    def __init__(self, store: InMemoryStore, clock: Clock) -> None:
+        self._writer = GroupCommitEventWriter(uow_factory(store), clock=clock)
+        self.writes: list[list[Event]] = []
+
+    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
+        self.writes.append(list(events))
+        return await self._writer.write(events)

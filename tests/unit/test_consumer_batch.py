@@ -3,7 +3,7 @@ for messages that name none; and the delay between retries of a failing step."""
 
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,8 +12,7 @@ import msgspec
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import register, uow_factory
-from tracking.adapters.event_writers import GroupCommitEventWriter
+from tests.unit.support import WriterSpy, register, uow_factory
 from tracking.adapters.kafka.messages import encode_event, message_event_id
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
@@ -23,7 +22,6 @@ from tracking.application.commands.deactivate_client import (
     DeactivateClientHandler,
 )
 from tracking.application.commands.record_events import RecordEventsHandler
-from tracking.application.ports import EventKey, EventWriter
 from tracking.application.principal import Principal
 from tracking.application.queries.active_clients import ActiveClientsHandler
 from tracking.domain.events import Event
@@ -32,18 +30,6 @@ from tracking.entrypoints.consumer.loop import FIRST_RETRY_SECONDS, backoff
 
 TOPIC = "tracking.events"
 T0_MS = int(T0.timestamp() * 1000)
-
-
-class WriterSpy(EventWriter):
-    """The real group-commit writer over the memory store, remembering every write it got."""
-
-    def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
-        self._writer = GroupCommitEventWriter(uow_factory(store), clock=clock)
-        self.writes: list[list[Event]] = []
-
-    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
-        self.writes.append(list(events))
-        return await self._writer.write(events)
 
 
 class Consumer:

@@ -10,8 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import recorder, uow_factory
-from tracking.adapters.event_writers import GroupCommitEventWriter
+from tests.unit.support import WriterSpy, recorder
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.record_events import (
@@ -222,23 +221,13 @@ class QueueingWriter(EventWriter):
         return None
 
 
-class CountingWriter(EventWriter):
-    def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
-        self._writer = GroupCommitEventWriter(uow_factory(store), clock=clock)
-        self.writes: list[list[Event]] = []
-
-    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
-        self.writes.append(list(events))
-        return await self._writer.write(events)
-
-
 async def test_record_all_stores_several_clients_in_one_write_and_answers_each(
     store: InMemoryStore, clock: FixedClock
 ) -> None:
     other_client = uuid4()
     a1, a2, b1, seen = uuid4(), uuid4(), uuid4(), uuid4()
     await send(store, clock, click(seen))
-    writer = CountingWriter(store, clock)
+    writer = WriterSpy(store, clock)
     handler = RecordEventsHandler(writer, clock, UuidV7Generator())
 
     answers = await handler.record_all(
@@ -266,7 +255,7 @@ async def test_record_all_stores_several_clients_in_one_write_and_answers_each(
 async def test_record_all_with_nothing_valid_writes_nothing(
     store: InMemoryStore, clock: FixedClock
 ) -> None:
-    writer = CountingWriter(store, clock)
+    writer = WriterSpy(store, clock)
     handler = RecordEventsHandler(writer, clock, UuidV7Generator())
 
     answers = await handler.record_all(
