@@ -1,24 +1,19 @@
 """The event message on the topic: a JSON event as the HTTP API takes it, plus its client."""
 
 import hashlib
-from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from tracking.application.commands.record_events import NewEvent
 from tracking.domain.events import Event
 
 
-class EventMessage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class EventMessage(NewEvent, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A `NewEvent` that names its client. Its `received_at` is set by Kafka-backed HTTP
+    ingest; absent, the message's timestamp stands for it."""
+
     client_id: UUID
-    id: UUID | None = None
-    user_id: str | int
-    action: str
-    occurred_at: datetime | None = None
-    metadata: dict[str, Any] | None = None
-    received_at: datetime | None = None
-    """Set by Kafka-backed HTTP ingest; absent, the message's timestamp stands for it."""
 
 
 _DECODER = msgspec.json.Decoder(EventMessage)

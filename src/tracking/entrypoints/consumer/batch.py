@@ -106,21 +106,15 @@ def _decoded(message: Message, outcome: BatchOutcome) -> EventMessage | None:
 
 def _new_event(message: Message, event: EventMessage) -> NewEvent:
     """A message naming no id gets one made from its place in the log, so redelivery finds
-    it stored; one naming no receipt time was received when Kafka stamped it."""
+    it stored; one naming no receipt time was received when Kafka stamped it (or now, when
+    the timestamp is missing or past the year 9999)."""
     event_id = event.id or message_event_id(
         message.topic, message.partition, message.offset, message.timestamp_ms
     )
     received_at = event.received_at
     if received_at is None and 0 <= message.timestamp_ms <= _LATEST_TIMESTAMP_MS:
         received_at = datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
-    return NewEvent(
-        id=event_id,
-        user_id=event.user_id,
-        action=event.action,
-        occurred_at=event.occurred_at,
-        metadata=event.metadata,
-        received_at=received_at,
-    )
+    return msgspec.structs.replace(event, id=event_id, received_at=received_at)
 
 
 def _unknown_client(message: Message, client_id: UUID) -> DeadLetter:
