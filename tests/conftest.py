@@ -11,7 +11,8 @@ from tests.databases import create_database, create_template, drop_database
 from tests.fakes import FixedClock
 from tests.kafka import Tansu, create_topics, new_topic_name
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
-from tracking.bootstrap import Container, build_container, close
+from tracking.application.handlers import Handlers
+from tracking.bootstrap import Container, resolved, shut_down
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
@@ -72,9 +73,15 @@ def settings(storage_name: str, request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 async def container(settings: Settings) -> AsyncIterator[Container]:
-    built = build_container(settings)
+    built = Container(settings=settings)
     yield built
-    await close(built)
+    await shut_down(built)
+
+
+@pytest.fixture
+async def handlers(container: Container) -> Handlers:
+    """The container's use cases, its resources open."""
+    return await resolved(container.handlers())
 
 
 @pytest.fixture

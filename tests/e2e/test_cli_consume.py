@@ -13,7 +13,7 @@ from tests.e2e.processes import Server, Tracking, one_error_line
 from tests.integration.kafka_helpers import count_is, eventually, kafka_settings, new_client
 from tests.integration.kafka_helpers import stored as stored_rows
 from tests.kafka import SESSION_TIMEOUT_MS, committed, produce
-from tracking.bootstrap import build_container, close
+from tracking.bootstrap import Container, shut_down
 
 BATCH = "20"
 
@@ -32,11 +32,11 @@ def consumer_env(database_url: str, bootstrap: str, topic: str, group: str) -> d
 
 
 async def client_in(database_url: str, bootstrap: str, topic: str) -> uuid.UUID:
-    container = build_container(kafka_settings(database_url, bootstrap, topic))
+    container = Container(settings=kafka_settings(database_url, bootstrap, topic))
     try:
         return await new_client(container)
     finally:
-        await close(container)
+        await shut_down(container)
 
 
 def values(client: uuid.UUID, ids: list[uuid.UUID]) -> list[bytes]:

@@ -18,6 +18,6 @@ async def tenant_b(http: Http, admin_headers: dict[str, str]) -> Tenant:
 
 
 @pytest.fixture
-def storage(container: Container) -> Storage:
+async def storage(container: Container) -> Storage:
     """Each storage adapter (see `storage_name` in tests/conftest.py), for the contract suites."""
-    return storage_of(container)
+    return await storage_of(container)

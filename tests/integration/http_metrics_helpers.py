@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.integration.http_helpers import Http, Tenant, event
-from tracking.bootstrap import Container, build_container, close
+from tracking.bootstrap import Container, resolved, shut_down
 
 
 def yesterday(hours: float) -> datetime:
@@ -53,9 +53,9 @@ async def run_lock_held_elsewhere(container: Container) -> AsyncIterator[bool]:
         async with container.metrics_store().exclusive_run() as held:
             yield held
         return
-    replica = build_container(settings)
+    replica = Container(settings=settings)
     try:
-        async with replica.metrics_store().exclusive_run() as held:
+        async with (await resolved(replica.metrics_store())).exclusive_run() as held:
             yield held
     finally:
-        await close(replica)
+        await shut_down(replica)

@@ -16,7 +16,7 @@ from tests.kafka import SESSION_TIMEOUT_MS
 from tracking.application.commands.deactivate_client import DeactivateClient
 from tracking.application.commands.register_client import RegisterClient
 from tracking.application.principal import Principal
-from tracking.bootstrap import Container
+from tracking.bootstrap import Container, resolved
 from tracking.entrypoints.consumer.run import ConsumerService
 from tracking.settings import Settings
 
@@ -38,11 +38,12 @@ def kafka_settings(database_url: str, bootstrap: str, topic: str, **more: Any) -
 
 async def new_client(container: Container, *, active: bool = True) -> uuid.UUID:
     operator = Principal.operator()
-    registered = await container.register_client()(
+    handlers = await resolved(container.handlers())
+    registered = await handlers.register_client(
         RegisterClient(actor=operator, name=f"c-{uuid.uuid4().hex}")
     )
     if not active:
-        await container.deactivate_client()(
+        await handlers.deactivate_client(
             DeactivateClient(actor=operator, client_id=registered.client.id)
         )
     return registered.client.id

@@ -28,7 +28,7 @@ from tracking.application.queries.list_metric_windows import (
 )
 from tracking.application.queries.list_metrics import ListMetrics, ListMetricsHandler
 from tracking.application.views import UserMetricView, WindowView
-from tracking.bootstrap import Container
+from tracking.bootstrap import Container, resolved
 
 ADMIN = Principal.operator()
 DAY = datetime(2025, 10, 20, tzinfo=UTC)  # a midnight, and a window boundary
@@ -86,7 +86,9 @@ class Metrics:
         return {window.start: window for window in await self.run_log(query)}
 
 
-def metrics_of(container: Container, clock: FixedClock | None = None, **policy: Any) -> Metrics:
+async def metrics_of(
+    container: Container, clock: FixedClock | None = None, **policy: Any
+) -> Metrics:
     """The container's use cases on a fixed clock; `policy` changes `MetricsPolicy` fields.
     Overrides come before any handler is resolved, so every handler gets them."""
     clock = clock or FixedClock(DAY)
@@ -94,12 +96,13 @@ def metrics_of(container: Container, clock: FixedClock | None = None, **policy: 
     if policy:
         changed = dataclasses.replace(container.metrics_policy(), **policy)
         container.metrics_policy.override(providers.Object(changed))
+    handlers = await resolved(container.handlers())
     return Metrics(
         clock=clock,
-        recorder=container.record_events(),
-        calculator=container.calculate_metrics(),
-        lister=container.list_metrics(),
-        run_log=container.list_metric_windows(),
+        recorder=handlers.record_events,
+        calculator=handlers.calculate_metrics,
+        lister=handlers.list_metrics,
+        run_log=handlers.list_metric_windows,
     )
 
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from tracking.application.ports import ClientReadModel, EventReadModel, UnitOfWorkFactory
-from tracking.bootstrap import Container
+from tracking.bootstrap import Container, resolved
 
 
 @dataclass(frozen=True)
@@ -13,9 +13,9 @@ class Storage:
     clients: ClientReadModel
 
 
-def storage_of(container: Container) -> Storage:
+async def storage_of(container: Container) -> Storage:
     return Storage(
-        uow=container.uow,
-        events=container.event_reads(),
-        clients=container.client_reads(),
+        uow=await resolved(container.uow()),
+        events=await resolved(container.event_reads()),
+        clients=await resolved(container.client_reads()),
     )

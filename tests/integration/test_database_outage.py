@@ -14,7 +14,7 @@ from tests.conftest import ADMIN_KEY, JWT_SECRET
 from tests.integration.http_helpers import PROBLEM, bearer, event, register
 from tests.integration.outage import Database, reachable
 from tracking.adapters.postgres import migrations
-from tracking.bootstrap import build_container
+from tracking.bootstrap import Container
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
@@ -47,7 +47,7 @@ async def http(url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
         db_pool_timeout_seconds=1,
         db_statement_timeout_ms=2000,
     )
-    async with AsyncTestClient(create_app(build_container(settings))) as client:
+    async with AsyncTestClient(create_app(Container(settings=settings))) as client:
         yield client
 
 

@@ -17,7 +17,7 @@ from tests.integration.kafka_helpers import (
 )
 from tests.kafka import committed, produce, read_all
 from tracking.adapters.kafka.messages import message_event_id
-from tracking.bootstrap import Container, build_container, close
+from tracking.bootstrap import Container, shut_down
 from tracking.entrypoints.consumer.run import ConsumerService
 from tracking.settings import Settings
 
@@ -29,13 +29,13 @@ def consumer_settings(database_url: str, kafka_bootstrap: str, kafka_topic: str)
 
 @pytest.fixture
 async def container(consumer_settings: Settings) -> AsyncIterator[Container]:
-    built = build_container(consumer_settings)
+    built = Container(settings=consumer_settings)
     yield built
-    await close(built)
+    await shut_down(built)
 
 
 def service(settings: Settings) -> ConsumerService:
-    return ConsumerService(build_container(settings), settings)
+    return ConsumerService(Container(settings=settings))
 
 
 async def test_a_batch_is_stored_then_its_offsets_committed(

@@ -15,7 +15,7 @@ from tests.integration.kafka_helpers import count_is, kafka_settings, running, s
 from tests.kafka import read_all
 from tests.sockets import free_port
 from tracking.adapters.kafka.messages import decode_message
-from tracking.bootstrap import build_container
+from tracking.bootstrap import Container
 from tracking.entrypoints.consumer.run import ConsumerService
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
@@ -40,7 +40,7 @@ async def http(
     database_url: str, kafka_bootstrap: str, kafka_topic: str
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     settings = api_settings(database_url, kafka_bootstrap, kafka_topic)
-    async with AsyncTestClient(create_app(build_container(settings))) as client:
+    async with AsyncTestClient(create_app(Container(settings=settings))) as client:
         yield client
 
 
@@ -71,7 +71,7 @@ async def test_events_are_accepted_published_and_then_stored_by_the_consumer(
     assert all(decode_message(r.value or b"").received_at is not None for r in published)
 
     settings = kafka_settings(database_url, kafka_bootstrap, kafka_topic)
-    async with running(ConsumerService(build_container(settings), settings)):
+    async with running(ConsumerService(Container(settings=settings))):
         await count_is(database_url, 3)
     rows = await stored(database_url)
     assert {str(row[1]) for row in rows} == accepted
@@ -85,7 +85,7 @@ async def test_without_a_broker_ingest_answers_503_and_acknowledges_nothing(
 ) -> None:
     nowhere = f"127.0.0.1:{free_port()}"
     settings = api_settings(database_url, nowhere, kafka_topic, kafka_send_timeout_ms=500)
-    async with AsyncTestClient(create_app(build_container(settings))) as http:
+    async with AsyncTestClient(create_app(Container(settings=settings))) as http:
         tenant = await register(http, ADMIN)
         one = await http.post("/api/event", headers=tenant.headers, json=event())
         batch = await http.post("/api/events", headers=tenant.headers, json={"events": [event()]})

@@ -20,10 +20,8 @@ from tests.integration.kafka_helpers import (
 from tests.integration.outage import Database, reachable
 from tests.kafka import committed, produce
 from tracking.adapters.postgres import migrations
-from tracking.application.queries.readiness import ReadinessHandler
-from tracking.bootstrap import build_container, close
+from tracking.bootstrap import Container, resolved, shut_down
 from tracking.entrypoints.consumer.run import ConsumerService
-from tracking.entrypoints.consumer.stats import ConsumerCheck
 
 
 @pytest.fixture
@@ -41,15 +39,16 @@ async def test_the_database_going_down_pauses_the_consumer_and_nothing_is_lost(
     settings = kafka_settings(
         url, kafka_bootstrap, kafka_topic, db_connect_timeout_seconds=1, db_pool_timeout_seconds=1
     )
-    setup = build_container(settings)
+    setup = Container(settings=settings)
     client = await new_client(setup)
-    await close(setup)
+    await shut_down(setup)
     before = [uuid.uuid4() for _ in range(20)]
     during = [uuid.uuid4() for _ in range(30)]
     group, topic = settings.kafka_group, settings.kafka_topic
 
-    service = ConsumerService(build_container(settings), settings)
-    readiness = ReadinessHandler([ConsumerCheck(service.stats)])
+    container = Container(settings=settings)
+    service = ConsumerService(container)
+    readiness = await resolved(container.consumer_readiness())
     async with running(service):
         await produce(kafka_bootstrap, topic, [message(client, id=str(i)) for i in before])
         await count_is(url, len(before))
@@ -65,7 +64,9 @@ async def test_the_database_going_down_pauses_the_consumer_and_nothing_is_lost(
         await eventually(retrying)
         report = await readiness()
         assert not report.ready
-        assert report.dependencies[0].detail == "RetryingError"
+        statuses = {d.name: d for d in report.dependencies}
+        assert statuses["consumer"].detail == "RetryingError"
+        assert statuses["database"].status == "down"
         await asyncio.sleep(1)  # several retries, none of them committing
         assert await _committed_total(kafka_bootstrap, group, topic, len(before))
 

@@ -13,7 +13,7 @@ MICRO = timedelta(microseconds=1)
 async def test_events_on_and_next_to_a_boundary_land_in_the_right_window(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     last_of_first = hour(4) - MICRO
     last_of_second = hour(8) - MICRO
@@ -38,7 +38,7 @@ async def test_events_on_and_next_to_a_boundary_land_in_the_right_window(
 
 
 async def test_a_row_counts_a_users_events_and_actions_in_one_window(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     timeline = [(4.25, "view"), (5.5, "click"), (6, "view"), (7.75, "buy"), (8.5, "view")]
     for at, action in timeline:
@@ -89,7 +89,7 @@ async def test_a_row_counts_a_users_events_and_actions_in_one_window(container: 
 
 
 async def test_the_run_log_records_each_computed_window(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     for user in ("u1", "u2", "u2"):
         await metrics.record_on_time(client, hour(1), user_id=user)
@@ -115,7 +115,7 @@ async def test_the_run_log_shows_a_due_window_that_waits_for_its_first_run(
     container: Container,
 ) -> None:
     """ListMetricWindows promises "due ones never computed" beside computed and stale ones."""
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     await metrics.record_on_time(uuid4(), hour(1))
     metrics.clock.current = due_after(hour(0))
 
@@ -126,7 +126,7 @@ async def test_the_run_log_shows_a_due_window_that_waits_for_its_first_run(
 
 
 async def test_clients_with_the_same_user_id_get_rows_of_their_own(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     first, second = uuid4(), uuid4()
     await metrics.record_on_time(first, hour(1), user_id="shared", action="view")
     await metrics.record_on_time(second, hour(2), user_id="shared", action="buy")
@@ -147,7 +147,7 @@ async def test_clients_with_the_same_user_id_get_rows_of_their_own(container: Co
 async def test_rows_are_filtered_by_window_start_from_inclusive_till_exclusive(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     for at in (1, 5, 9, 13):
         await metrics.record_on_time(client, hour(at))

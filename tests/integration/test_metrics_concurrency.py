@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from tests.integration.metrics_helpers import Metrics, due_after, hour, metrics_of, starts, yielded
 from tracking.application.commands.calculate_metrics import MetricsRun
 from tracking.application.commands.record_events import NewEvent
-from tracking.bootstrap import Container
+from tracking.bootstrap import Container, resolved
 from tracking.domain.windows import Window, WindowSize
 
 RUNS = 5
@@ -47,13 +47,14 @@ async def finished(tasks: list[asyncio.Task[MetricsRun]], count: int) -> None:
 
 
 async def test_runs_that_overlap_all_but_one_get_already_running(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = await seed_two_windows(metrics)
     first_window = Window(start=hour(0), size=WindowSize(4))
 
     # An open transaction marking the first window holds it (and the in-memory store's write
     # lock): whichever run takes the run lock waits in it until the transaction ends.
-    async with container.uow() as uow:
+    new_uow = await resolved(container.uow())
+    async with new_uow() as uow:
         await uow.windows.mark_stale([first_window])
         runs = [asyncio.create_task(metrics.run()) for _ in range(RUNS)]
         await finished(runs, RUNS - 1)
@@ -69,7 +70,7 @@ async def test_runs_that_overlap_all_but_one_get_already_running(container: Cont
 async def test_runs_started_at_once_compute_each_window_exactly_once(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = await seed_two_windows(metrics)
 
     results = await asyncio.gather(*(metrics.run() for _ in range(RUNS)))
@@ -85,7 +86,7 @@ async def test_runs_started_at_once_compute_each_window_exactly_once(
 async def test_a_run_racing_late_events_counts_them_or_leaves_the_window_stale(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     await metrics.record_on_time(client, hour(5), user_id="u0", action="a0")
     metrics.clock.current = due_after(hour(4))  # the window [04:00, 08:00) closed

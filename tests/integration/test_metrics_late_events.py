@@ -13,7 +13,7 @@ from tracking.domain.windows import WindowSize
 async def test_a_late_event_makes_its_window_stale_and_only_that_window_is_recomputed(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     await metrics.record_on_time(client, hour(5))
     await metrics.record_on_time(client, hour(9))
@@ -49,7 +49,7 @@ async def test_a_late_event_makes_its_window_stale_and_only_that_window_is_recom
 async def test_a_late_duplicate_of_a_stored_event_marks_nothing_stale(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     event = NewEvent(id=uuid4(), user_id="u1", action="view", occurred_at=hour(5))
     metrics.clock.current = hour(5)
@@ -68,7 +68,7 @@ async def test_a_late_duplicate_of_a_stored_event_marks_nothing_stale(
 
 
 async def test_a_late_event_sent_twice_is_counted_once(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     await metrics.record_on_time(client, hour(5))
     metrics.clock.current = due_after(hour(4))
@@ -87,7 +87,7 @@ async def test_a_late_event_sent_twice_is_counted_once(container: Container) -> 
 
 
 async def test_an_event_in_its_own_open_window_marks_nothing_stale(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     await metrics.record_on_time(client, hour(5))
     metrics.clock.current = due_after(hour(4))
@@ -103,7 +103,7 @@ async def test_an_event_in_its_own_open_window_marks_nothing_stale(container: Co
 async def test_an_event_arriving_in_the_grace_period_is_counted_by_the_first_computation(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     await metrics.record_on_time(client, hour(1))
     metrics.clock.current = hour(4) + GRACE / 2
@@ -119,7 +119,7 @@ async def test_an_event_arriving_in_the_grace_period_is_counted_by_the_first_com
 async def test_late_events_in_one_batch_make_each_of_their_windows_stale(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     await metrics.record_on_time(client, hour(1))
     metrics.clock.current = due_after(hour(16))
@@ -145,7 +145,7 @@ async def test_late_events_in_one_batch_make_each_of_their_windows_stale(
 async def test_a_late_event_older_than_the_backfill_is_still_counted(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container, max_windows=1000)
+    metrics = await metrics_of(container, max_windows=1000)
     client = uuid4()
     now = hour(24 * 60 + 1)
     await metrics.record_on_time(client, now - timedelta(days=40))

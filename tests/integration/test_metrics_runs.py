@@ -18,7 +18,7 @@ def every_window(first: int, last: int) -> list[datetime]:
 async def test_a_second_run_computes_nothing_and_leaves_the_rows_as_they_were(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     for at in (1, 2, 6):
         await metrics.record_on_time(client, hour(at), user_id=f"u{at}")
@@ -39,7 +39,7 @@ async def test_a_second_run_computes_nothing_and_leaves_the_rows_as_they_were(
 async def test_a_run_after_missed_ones_catches_up_every_window_oldest_first(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     client = uuid4()
     await metrics.record_on_time(client, hour(1))
     metrics.clock.current = due_after(hour(0))
@@ -64,7 +64,7 @@ async def test_a_run_after_missed_ones_catches_up_every_window_oldest_first(
 async def test_a_run_stops_at_max_windows_and_the_next_one_continues(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container, max_windows=4)
+    metrics = await metrics_of(container, max_windows=4)
     client = uuid4()
     await metrics.record_on_time(client, hour(1))
     await metrics.record_on_time(client, hour(21))
@@ -83,7 +83,7 @@ async def test_a_run_stops_at_max_windows_and_the_next_one_continues(
 async def test_the_first_run_starts_at_the_window_of_the_oldest_event(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     await metrics.record_on_time(uuid4(), hour(9))
     metrics.clock.current = due_after(hour(20))
 
@@ -93,7 +93,7 @@ async def test_the_first_run_starts_at_the_window_of_the_oldest_event(
 
 
 async def test_a_store_with_no_events_has_nothing_to_compute(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     metrics.clock.current = hour(100)
 
     run = await metrics.run()
@@ -105,7 +105,7 @@ async def test_a_store_with_no_events_has_nothing_to_compute(container: Containe
 async def test_the_first_run_goes_back_no_further_than_the_backfill_and_since_goes_further(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container, max_windows=1000)
+    metrics = await metrics_of(container, max_windows=1000)
     client = uuid4()
     backfill = container.metrics_policy().backfill
     await metrics.record_on_time(client, hour(1), user_id="old")
@@ -129,7 +129,7 @@ async def test_the_first_run_goes_back_no_further_than_the_backfill_and_since_go
 
 
 async def test_a_dry_run_plans_the_windows_and_computes_none(container: Container) -> None:
-    metrics = metrics_of(container, max_windows=2)
+    metrics = await metrics_of(container, max_windows=2)
     client = uuid4()
     await metrics.record_on_time(client, hour(1))
     metrics.clock.current = due_after(hour(8))
@@ -149,7 +149,7 @@ async def test_a_dry_run_plans_the_windows_and_computes_none(container: Containe
 async def test_a_window_is_computed_only_once_its_grace_period_has_passed(
     container: Container,
 ) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     await metrics.record_on_time(uuid4(), hour(1))
     metrics.clock.current = due_after(hour(0)) - timedelta(microseconds=1)
 
@@ -162,7 +162,7 @@ async def test_a_window_is_computed_only_once_its_grace_period_has_passed(
 
 
 async def test_now_given_to_the_run_decides_which_windows_are_due(container: Container) -> None:
-    metrics = metrics_of(container)
+    metrics = await metrics_of(container)
     await metrics.record_on_time(uuid4(), hour(1))
 
     run = await metrics.run(now=due_after(hour(4)))

@@ -10,7 +10,7 @@ from tests.conftest import ADMIN_KEY
 from tracking.application.commands.ensure_admin import EnsureAdmin
 from tracking.application.commands.record_events import NewEvent, RecordEvents
 from tracking.application.queries.authenticate import Authenticate
-from tracking.bootstrap import build_container, close
+from tracking.bootstrap import Container, resolved, shut_down
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
@@ -18,12 +18,14 @@ YESTERDAY = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
 
 
 async def test_serve_catches_up_due_windows_at_start(settings: Settings) -> None:
-    container = build_container(msgspec.structs.replace(settings, metrics_schedule="internal"))
-    await container.ensure_admin()(EnsureAdmin(api_key=ADMIN_KEY))
-    admin = await container.authenticate()(Authenticate(api_key=ADMIN_KEY))
+    container = Container(settings=msgspec.structs.replace(settings, metrics_schedule="internal"))
+    handlers = await resolved(container.handlers())
+    await handlers.ensure_admin(EnsureAdmin(api_key=ADMIN_KEY))
+    admin = await handlers.authenticate(Authenticate(api_key=ADMIN_KEY))
     event = NewEvent(user_id="u-1", action="view", occurred_at=YESTERDAY)
-    await container.record_events()(RecordEvents(client_id=admin.client_id, events=[event]))
-    await close(container)  # the app runs on a loop of its own: its connections are its own
+    await handlers.record_events(RecordEvents(client_id=admin.client_id, events=[event]))
+    # The app runs on a loop of its own: it opens the container's resources again there.
+    await shut_down(container)
 
     rows: list[dict[str, object]] = []
     async with AsyncTestClient(create_app(container)) as http:

@@ -9,21 +9,21 @@ import pytest
 
 from tests.integration.metrics_helpers import GRACE, hour, metrics_of, starts
 from tracking.application.commands.record_events import NewEvent
-from tracking.bootstrap import Container, build_container, close
+from tracking.bootstrap import Container, shut_down
 from tracking.settings import Settings
 
 
 @pytest.fixture
 async def six_hours(settings: Settings) -> AsyncIterator[Container]:
-    built = build_container(msgspec.structs.replace(settings, metrics_window_hours=6))
+    built = Container(settings=msgspec.structs.replace(settings, metrics_window_hours=6))
     yield built
-    await close(built)
+    await shut_down(built)
 
 
 async def test_six_hour_windows_are_computed_and_recomputed_as_six_hour_windows(
     six_hours: Container,
 ) -> None:
-    metrics = metrics_of(six_hours)
+    metrics = await metrics_of(six_hours)
     client = uuid4()
     await metrics.record_on_time(client, hour(6) - timedelta(microseconds=1))
     await metrics.record_on_time(client, hour(6))

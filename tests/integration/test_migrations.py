@@ -47,7 +47,7 @@ async def differences(url: str) -> list[Any]:
 
 
 async def revision(url: str) -> str | None:
-    return await asyncio.to_thread(migrations.current, url)
+    return await migrations.current(url)
 
 
 async def test_upgrade_downgrade_and_upgrade_again_on_an_empty_database(

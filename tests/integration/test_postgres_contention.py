@@ -15,7 +15,7 @@ from tracking.application.commands.register_client import RegisterClient
 from tracking.application.errors import Conflict, Unavailable
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.list_events import ListEvents
-from tracking.bootstrap import Container, build_container, close
+from tracking.bootstrap import Container, resolved, shut_down
 from tracking.domain.clients import Role
 from tracking.domain.events import Event
 from tracking.settings import Settings
@@ -25,11 +25,13 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 async def postgres(database_url: str) -> AsyncIterator[Container]:
-    container = build_container(
-        Settings(storage="postgres", database_url=database_url, db_statement_timeout_ms=300)
+    container = Container(
+        settings=Settings(
+            storage="postgres", database_url=database_url, db_statement_timeout_ms=300
+        )
     )
     yield container
-    await close(container)
+    await shut_down(container)
 
 
 def events(count: int) -> list[Event]:
@@ -51,12 +53,12 @@ def events(count: int) -> list[Event]:
 async def test_batches_of_the_same_keys_in_opposite_orders_do_not_deadlock(
     postgres: Container,
 ) -> None:
-    writer = postgres.event_writer()
+    writer = await resolved(postgres.store_writer())
     batch = events(1000)
 
     for _ in range(3):
         stored = await asyncio.gather(writer.write(batch), writer.write(batch[::-1]))
-        assert sorted(len(s) for s in stored) in ([0, 1000], [0, 0])
+        assert sorted(len(s.keys) for s in stored) in ([0, 1000], [0, 0])
 
 
 async def test_a_statement_cut_off_by_its_timeout_is_unavailable_not_a_crash(
@@ -66,29 +68,32 @@ async def test_a_statement_cut_off_by_its_timeout_is_unavailable_not_a_crash(
     try:
         await blocker.execute("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
         actor = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
+        handlers = await resolved(postgres.handlers())
         with pytest.raises(Unavailable):
-            await postgres.list_events()(ListEvents(actor=actor))
+            await handlers.list_events(ListEvents(actor=actor))
         with pytest.raises(Unavailable):
-            await postgres.event_writer().write(events(600))
+            await (await resolved(postgres.store_writer())).write(events(600))
     finally:
         await blocker.close()
 
 
 async def test_two_admins_deactivating_each_other_leave_one_active(postgres: Container) -> None:
     operator = Principal.operator()
-    register = postgres.register_client()
+    handlers = await resolved(postgres.handlers())
+    register = handlers.register_client
     admins = [
         await register(RegisterClient(actor=operator, name=f"admin-{uuid4()}", role=Role.ADMIN))
         for _ in range(2)
     ]
-    deactivate = postgres.deactivate_client()
+    deactivate = handlers.deactivate_client
 
     results = await asyncio.gather(
         *(deactivate(DeactivateClient(actor=operator, client_id=a.client.id)) for a in admins),
         return_exceptions=True,
     )
 
-    async with postgres.uow() as uow:
+    new_uow = await resolved(postgres.uow())
+    async with new_uow() as uow:
         left = await uow.clients.count_active_admins()
     assert left == 1
     assert [type(r) for r in results].count(Conflict) == 1

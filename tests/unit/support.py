@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
-from tracking.adapters.event_writers import GroupCommitEventWriter
+from tracking.adapters.group_commit import GroupCommitEventWriter
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
@@ -16,11 +16,12 @@ from tracking.application.commands.register_client import (
     RegisterClientHandler,
     RegisteredClient,
 )
-from tracking.application.ports import Clock, EventKey, EventWriter, UnitOfWorkFactory
+from tracking.application.ports import Clock, EventWriter, UnitOfWorkFactory, WriteResult
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
+from tracking.domain.windows import WindowSize
 
 JWT_SECRET = "unit-test-secret-" + "x" * 64
 ISSUER = "tracking"
@@ -71,9 +72,12 @@ async def register(
     return await handler(RegisterClient(actor=Principal.operator(), name=name, role=role))
 
 
+def group_commit(store: InMemoryStore, clock: Clock) -> GroupCommitEventWriter:
+    return GroupCommitEventWriter(uow_factory(store), clock=clock, window_size=WindowSize(4))
+
+
 def recorder(store: InMemoryStore, clock: Clock) -> RecordEventsHandler:
-    writer = GroupCommitEventWriter(uow_factory(store), clock=clock)
-    return RecordEventsHandler(writer, clock, UuidV7Generator())
+    return RecordEventsHandler(group_commit(store, clock), clock, UuidV7Generator())
 
 
 async def record(
@@ -88,9 +92,9 @@ class WriterSpy(EventWriter):
     """The real group-commit writer over the memory store, remembering every write it got."""
 
     def __init__(self, store: InMemoryStore, clock: Clock) -> None:
-        self._writer = GroupCommitEventWriter(uow_factory(store), clock=clock)
+        self._writer = group_commit(store, clock)
         self.writes: list[list[Event]] = []
 
-    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
+    async def write(self, events: Sequence[Event]) -> WriteResult:
         self.writes.append(list(events))
         return await self._writer.write(events)

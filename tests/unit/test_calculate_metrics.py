@@ -14,10 +14,11 @@ from tracking.application.commands.calculate_metrics import (
     CalculateMetricsHandler,
 )
 from tracking.application.commands.record_events import NewEvent
-from tracking.application.errors import Forbidden, InvalidInput
+from tracking.application.errors import Forbidden
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.principal import CredentialKind, Principal
 from tracking.domain.clients import Role
+from tracking.domain.errors import InvalidInput
 from tracking.domain.windows import WindowSize
 
 CLIENT = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)

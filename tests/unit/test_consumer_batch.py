@@ -13,20 +13,18 @@ import pytest
 
 from tests.fakes import T0, FixedClock
 from tests.unit.support import WriterSpy, register, uow_factory
-from tracking.adapters.kafka.messages import encode_event, message_event_id
+from tracking.adapters.kafka.batches import BatchOutcome, store_batch
+from tracking.adapters.kafka.consumer import FIRST_RETRY_SECONDS, backoff
+from tracking.adapters.kafka.messages import Message, encode_event, message_event_id
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
-from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.deactivate_client import (
     DeactivateClient,
     DeactivateClientHandler,
 )
-from tracking.application.commands.record_events import RecordEventsHandler
+from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
 from tracking.application.principal import Principal
-from tracking.application.queries.active_clients import ActiveClientsHandler
 from tracking.domain.events import Event
-from tracking.entrypoints.consumer.batch import BatchIngest, BatchOutcome, Message
-from tracking.entrypoints.consumer.loop import FIRST_RETRY_SECONDS, backoff
 
 TOPIC = "tracking.events"
 T0_MS = int(T0.timestamp() * 1000)
@@ -37,13 +35,10 @@ class Consumer:
 
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         self.writer = WriterSpy(store, clock)
-        self._ingest = BatchIngest(
-            RecordEventsHandler(self.writer, clock, UuidV7Generator()),
-            ActiveClientsHandler(InMemoryClientReadModel(store)),
-        )
+        self._store = StoreQueuedEventsHandler(self.writer, InMemoryClientReadModel(store), clock)
 
     async def __call__(self, *messages: Message) -> BatchOutcome:
-        return await self._ingest(list(messages))
+        return await store_batch(self._store, list(messages))
 
 
 @pytest.fixture
@@ -76,7 +71,10 @@ def message(
 
 
 def letters(outcome: BatchOutcome) -> list[tuple[int, int, str, str]]:
-    return [(d.message.partition, d.message.offset, d.reason, d.code) for d in outcome.dead_letters]
+    return [
+        (d.message.partition, d.message.offset, d.reason, d.error.code)
+        for d in outcome.dead_letters
+    ]
 
 
 # One write for the batch, each event once
@@ -161,8 +159,12 @@ async def test_a_message_that_is_not_json_is_a_dead_letter_and_its_neighbours_ar
 
     assert outcome.stored == 2
     [letter] = outcome.dead_letters
-    assert (letter.message, letter.reason, letter.code) == (bad, "undecodable", "invalid_json")
-    assert letter.detail
+    assert (letter.message, letter.reason, letter.error.code) == (
+        bad,
+        "undecodable",
+        "invalid_json",
+    )
+    assert letter.error.detail
     assert len(store.events_of(acme)) == 2
 
 
@@ -196,8 +198,12 @@ async def test_a_message_that_is_no_event_is_an_invalid_event(
 
     assert outcome.stored == 1
     [letter] = outcome.dead_letters
-    assert (letter.message, letter.reason, letter.code) == (bad, "invalid_event", "invalid_event")
-    assert letter.detail
+    assert (letter.message, letter.reason, letter.error.code) == (
+        bad,
+        "invalid_event",
+        "invalid_event",
+    )
+    assert letter.error.detail
     assert len(store.events_of(acme)) == 1
 
 
@@ -242,8 +248,8 @@ async def test_an_event_that_breaks_a_rule_is_an_invalid_event_with_the_rules_co
 
     assert outcome.stored == 2
     [letter] = outcome.dead_letters
-    assert (letter.message, letter.reason, letter.code) == (bad, "invalid_event", code)
-    assert letter.detail.startswith(("action ", "user_id ", "occurred_at ", "metadata "))
+    assert (letter.message, letter.reason, letter.error.code) == (bad, "invalid_event", code)
+    assert letter.error.detail.startswith(("action ", "user_id ", "occurred_at ", "metadata "))
     assert len(store.events_of(acme)) == 2
 
 
@@ -257,8 +263,12 @@ async def test_an_event_of_a_client_that_does_not_exist_is_an_unknown_client(
 
     assert outcome.stored == 1
     [letter] = outcome.dead_letters
-    assert (letter.message, letter.reason, letter.code) == (bad, "unknown_client", "unknown_client")
-    assert str(stranger) in letter.detail
+    assert (letter.message, letter.reason, letter.error.code) == (
+        bad,
+        "unknown_client",
+        "unknown_client",
+    )
+    assert str(stranger) in letter.error.detail
     assert store.events_of(stranger) == {}
 
 

@@ -24,10 +24,11 @@ from tracking.application.commands.ensure_admin import (
     EnsureAdmin,
     EnsureAdminHandler,
 )
-from tracking.application.errors import Conflict, InvalidInput, Unauthenticated
+from tracking.application.errors import Conflict, Unauthenticated
 from tracking.application.ports import UnitOfWorkFactory
 from tracking.application.principal import Principal
 from tracking.domain.clients import Role
+from tracking.domain.errors import InvalidInput
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.fakes import FixedClock
-from tracking.adapters.event_writers import GroupCommitEventWriter
+from tracking.adapters.group_commit import GroupCommitEventWriter
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.application.errors import Unavailable
-from tracking.application.ports import EventKey
+from tracking.application.ports import Stored
 from tracking.domain.events import Event
+from tracking.domain.windows import WindowSize
 
 T0 = datetime(2025, 10, 23, 12, 0, tzinfo=UTC)
 
@@ -58,6 +59,8 @@ def writer(
 ) -> GroupCommitEventWriter:
     return GroupCommitEventWriter(
         lambda: CountingUnitOfWork(store, commits, fail=fail),
+        clock=FixedClock(),
+        window_size=WindowSize(4),
         max_events=max_events,
         max_flushes=max_flushes,
     )
@@ -71,7 +74,7 @@ async def test_concurrent_writes_share_a_few_transactions_and_each_hears_its_own
 
     answers = await asyncio.gather(*(write.write([e]) for e in events))
 
-    assert answers == [{(client, e.id)} for e in events]
+    assert answers == [Stored(keys=frozenset({(client, e.id)})) for e in events]
     assert sum(commits) == 50
     assert len(commits) < 50
     assert len(store.events_of(client)) == 50
@@ -84,7 +87,7 @@ async def test_a_key_sent_by_two_writes_of_one_group_is_stored_for_the_first_onl
 
     first, second = await asyncio.gather(write.write([shared]), write.write([shared]))
 
-    assert (first, second) == ({(shared.client_id, shared.id)}, set())
+    assert (first.keys, second.keys) == (frozenset({(shared.client_id, shared.id)}), frozenset())
     assert commits == [1]
 
 
@@ -96,7 +99,7 @@ async def test_the_same_id_from_two_clients_in_one_group_is_stored_for_both() ->
 
     answers = await asyncio.gather(write.write([mine]), write.write([theirs]))
 
-    assert list(answers) == [{(mine.client_id, same)}, {(theirs.client_id, same)}]
+    assert [a.keys for a in answers] == [{(mine.client_id, same)}, {(theirs.client_id, same)}]
 
 
 async def test_a_failed_flush_fails_its_writes_as_unavailable_and_stores_nothing() -> None:
@@ -120,7 +123,7 @@ async def test_a_write_as_large_as_a_group_is_its_own_transaction() -> None:
 
     stored = await write.write([event(client) for _ in range(10)])
 
-    assert len(stored) == 10
+    assert len(stored.keys) == 10
     assert commits == [10]
 
 
@@ -141,11 +144,11 @@ async def test_every_write_is_answered_however_many_flushes_run(max_flushes: int
     client = uuid4()
     write = writer(store, commits, max_flushes=max_flushes)
 
-    answers: Sequence[set[EventKey]] = await asyncio.gather(
+    answers: Sequence[Stored] = await asyncio.gather(
         *(write.write([event(client)]) for _ in range(200))
     )
 
-    assert all(len(a) == 1 for a in answers)
+    assert all(len(a.keys) == 1 for a in answers)
     assert len(store.events_of(client)) == 200
 
 
@@ -155,7 +158,9 @@ async def test_a_write_committed_after_its_window_closed_marks_the_window_stale(
     store = InMemoryStore()
     late = event(uuid4(), at=T0.replace(hour=3, minute=59))  # window 00:00-04:00 still open
     clock = FixedClock(T0.replace(hour=4, minute=2))  # the commit comes after 04:00
-    write = GroupCommitEventWriter(lambda: InMemoryUnitOfWork(store), clock=clock)
+    write = GroupCommitEventWriter(
+        lambda: InMemoryUnitOfWork(store), clock=clock, window_size=WindowSize(4)
+    )
 
     await write.write([late])
 
@@ -166,7 +171,9 @@ async def test_a_write_committed_after_its_window_closed_marks_the_window_stale(
 async def test_a_write_committed_while_its_window_is_open_marks_nothing() -> None:
     store = InMemoryStore()
     now = T0.replace(hour=3, minute=59)
-    write = GroupCommitEventWriter(lambda: InMemoryUnitOfWork(store), clock=FixedClock(now))
+    write = GroupCommitEventWriter(
+        lambda: InMemoryUnitOfWork(store), clock=FixedClock(now), window_size=WindowSize(4)
+    )
 
     await write.write([event(uuid4(), at=now)])
 

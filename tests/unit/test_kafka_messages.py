@@ -63,15 +63,15 @@ def test_a_message_naming_every_field_is_decoded_with_its_types() -> None:
 
     decoded = decode_message(value)
 
-    assert decoded == EventMessage(
+    assert msgspec.structs.replace(decoded, metadata=msgspec.Raw(b"")) == EventMessage(
         client_id=client_id,
         id=event_id,
         user_id=42,
         action="click",
         occurred_at=datetime(2025, 10, 23, 13, 0, tzinfo=timezone(timedelta(hours=1))),
-        metadata={"a": [1, {"b": None}]},
         received_at=datetime(2025, 10, 23, 12, 0, 1, tzinfo=UTC),
     )
+    assert msgspec.json.decode(decoded.metadata) == {"a": [1, {"b": None}]}
 
 
 def test_only_client_user_and_action_are_required() -> None:
@@ -82,12 +82,8 @@ def test_only_client_user_and_action_are_required() -> None:
     )
 
     assert (decoded.client_id, decoded.user_id, decoded.action) == (client_id, "u", "a")
-    assert (decoded.id, decoded.occurred_at, decoded.metadata, decoded.received_at) == (
-        None,
-        None,
-        None,
-        None,
-    )
+    assert (decoded.id, decoded.occurred_at, decoded.received_at) == (None, None, None)
+    assert bytes(decoded.metadata) == b""
 
 
 @pytest.mark.parametrize(
@@ -130,8 +126,7 @@ def test_an_encoded_event_decodes_to_the_same_values() -> None:
         event.action,
     )
     assert (decoded.occurred_at, decoded.received_at) == (event.occurred_at, event.received_at)
-    assert decoded.metadata == json.loads(event.metadata)
-    assert msgspec.json.encode(decoded.metadata).decode() == event.metadata
+    assert bytes(decoded.metadata).decode() == event.metadata
 
 
 def test_the_metadata_is_published_as_the_stored_json_not_as_a_string() -> None:

@@ -10,11 +10,12 @@ from tests.unit.support import record
 from tracking.adapters.memory.read_models import InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.record_events import NewEvent
-from tracking.application.errors import Forbidden, InvalidInput
+from tracking.application.errors import Forbidden
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.list_events import ListEvents, ListEventsHandler
 from tracking.application.views import Order
 from tracking.domain.clients import Role
+from tracking.domain.errors import InvalidInput
 
 CLIENT = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
 OTHER = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracking.application.errors import InvalidInput
 from tracking.application.pagination import decode_cursor, encode_cursor
 from tracking.application.views import Order
+from tracking.domain.errors import InvalidInput
 
 instants = st.datetimes(
     min_value=datetime(1970, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds

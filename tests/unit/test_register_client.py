@@ -9,10 +9,11 @@ from tests.unit.support import authenticate_key, principal_of, register
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.register_client import RegisterClient, RegisterClientHandler
-from tracking.application.errors import Conflict, Forbidden, InvalidInput
+from tracking.application.errors import Conflict, Forbidden
 from tracking.application.ports import UnitOfWorkFactory
 from tracking.application.principal import CredentialKind, Principal
 from tracking.domain.clients import Role
+from tracking.domain.errors import InvalidInput
 
 
 @pytest.fixture

@@ -1,68 +1,26 @@
-"""Errors a use case answers with: a category the entrypoints map to a status, and a stable code."""
+"""The categories a use case fails with beyond a broken rule. Every error is a `TrackingError`
+(`domain/errors.py`): one shape, read alike by the HTTP map and the consumer's policy."""
 
-from collections.abc import Sequence
-from enum import StrEnum
-from typing import ClassVar
-
-import msgspec
-
-from tracking.domain.errors import RuleViolation
+from tracking.domain.errors import Category, TrackingError
 
 
-class Category(StrEnum):
-    INVALID = "invalid"
-    NOT_FOUND = "not_found"
-    CONFLICT = "conflict"
-    FORBIDDEN = "forbidden"
-    UNAUTHENTICATED = "unauthenticated"
-    RATE_LIMITED = "rate_limited"
-    UNAVAILABLE = "unavailable"
-
-
-class FieldError(msgspec.Struct, frozen=True, kw_only=True):
-    field: str
-    message: str
-
-
-class ApplicationError(Exception):
-    category: ClassVar[Category]
-
-    def __init__(self, code: str, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.errors = tuple(errors)
-
-
-class InvalidInput(ApplicationError):
-    category = Category.INVALID
-
-    @classmethod
-    def from_violation(cls, violation: RuleViolation) -> "InvalidInput":
-        return cls(
-            violation.code,
-            str(violation),
-            errors=[FieldError(field=violation.field, message=violation.message)],
-        )
-
-
-class NotFound(ApplicationError):
+class NotFound(TrackingError):
     category = Category.NOT_FOUND
 
 
-class Conflict(ApplicationError):
+class Conflict(TrackingError):
     category = Category.CONFLICT
 
 
-class Forbidden(ApplicationError):
+class Forbidden(TrackingError):
     category = Category.FORBIDDEN
 
 
-class Unauthenticated(ApplicationError):
+class Unauthenticated(TrackingError):
     category = Category.UNAUTHENTICATED
 
 
-class Unavailable(ApplicationError):
+class Unavailable(TrackingError):
     """A dependency is down; the caller may retry after `retry_after` seconds."""
 
     category = Category.UNAVAILABLE

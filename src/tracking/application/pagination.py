@@ -8,8 +8,8 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.errors import FieldError, InvalidInput
 from tracking.application.views import Order
+from tracking.domain.errors import FieldError, InvalidInput
 
 _Position = tuple[str, Annotated[datetime, msgspec.Meta(tz=True)], str]
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -47,13 +48,27 @@ class EventRepository(Protocol):
         ...
 
 
-class EventWriter(Protocol):
-    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
-        """Stores each event whose key is not stored yet and returns the keys it stored, only
-        once they are committed: a caller may acknowledge them as durable.
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Committed: a caller may acknowledge these events as durable. `keys` are those this
+    write stored; the others were stored before (duplicates)."""
 
-        None: the events were handed, durably, to a queue whose consumer stores each exactly
-        once (Kafka ingest); which of them are duplicates is not known yet."""
+    keys: frozenset[EventKey]
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """Handed, durably, to a queue whose consumer stores each event exactly once (Kafka
+    ingest): which of them are duplicates is not known yet."""
+
+
+WriteResult = Stored | Queued
+
+
+class EventWriter(Protocol):
+    async def write(self, events: Sequence[Event]) -> WriteResult:
+        """Stores (or queues) each event whose key is not stored yet, and answers only once
+        that is durable."""
         ...
 
 
@@ -117,6 +132,10 @@ class ClientReadModel(Protocol):
 
     async def principal_for_token(self, client_id: UUID) -> Principal | None:
         """The active client a token names, or None."""
+        ...
+
+    async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
+        """Those of these clients that exist and are active, in one lookup."""
         ...
 
 

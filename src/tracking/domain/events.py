@@ -153,12 +153,38 @@ def check_metadata_depth(metadata: object) -> None:
     while level:
         value, depth = level.pop()
         if depth > METADATA_MAX_DEPTH:
-            raise RuleViolation(
-                "invalid_metadata",
-                "metadata",
-                f"must not nest more than {METADATA_MAX_DEPTH} levels deep",
-            )
+            raise _too_deep()
         children: Iterable[object] = (
             value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
         )
         level.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def check_encoded_depth(encoded: str) -> None:
+    """`check_metadata_depth` for metadata still as JSON text, never decoded: text with fewer
+    brackets than the limit cannot nest deeper (the common case, decided at C speed)."""
+    if encoded.count("{") + encoded.count("[") <= METADATA_MAX_DEPTH:
+        return
+    depth, in_string, escaped = 0, False, False
+    for char in encoded:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+            if depth > METADATA_MAX_DEPTH:
+                raise _too_deep()
+        elif char in "}]":
+            depth -= 1
+
+
+def _too_deep() -> RuleViolation:
+    return RuleViolation(
+        "invalid_metadata", "metadata", f"must not nest more than {METADATA_MAX_DEPTH} levels deep"
+    )

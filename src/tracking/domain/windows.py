@@ -1,5 +1,6 @@
 """Metric windows: half-open `[start, start + size)` in UTC, aligned to midnight."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -59,3 +60,12 @@ def due_windows(first: "Window", now: datetime, grace: timedelta) -> list[Window
         windows.append(window)
         window = window.next()
     return windows
+
+
+def late_windows(size: WindowSize, occurred: Iterable[datetime], now: datetime) -> set[Window]:
+    """A late event is one stored after its window closed: that window's metrics may be
+    computed already, so the event marks it stale and the next run recomputes it. Judged at
+    the commit (`now`), not at receipt, so a write that waited in a queue past its window's
+    end is caught too. Events of the open window are computed later anyway."""
+    open_from = size.window_of(now).start
+    return {size.window_of(at) for at in occurred if at < open_from}

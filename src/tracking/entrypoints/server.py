@@ -1,5 +1,6 @@
 """Running the ASGI app under uvicorn, ending with 0 after a graceful stop."""
 
+import asyncio
 import contextlib
 import gc
 import signal
@@ -38,7 +39,9 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def serve_http(app: Litestar, settings: Settings) -> None:
+async def serve_http(app: Litestar, settings: Settings) -> None:
+    """Serves in this event loop until SIGINT or SIGTERM; exits 1 if it never started (the
+    port is taken, say)."""
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -49,6 +52,29 @@ def serve_http(app: Litestar, settings: Settings) -> None:
     )
     server = _GracefulServer(config)
     tune_gc()
-    server.run()
+    await server.serve()
     if not server.started:
         raise SystemExit(1)
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    """`workers` processes, each building the app from the environment (`http/asgi.py`)."""
+    uvicorn.run(
+        "tracking.entrypoints.http.asgi:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+def event_loop() -> asyncio.Runner:
+    """The runner every command uses: uvloop where it exists."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional: not on Windows
+    except ImportError:  # pragma: no cover
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)

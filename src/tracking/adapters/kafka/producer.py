@@ -3,6 +3,7 @@ until it is back, instead of refusing to start."""
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -61,3 +62,15 @@ class LazyProducer:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+
+async def opened_producer(
+    bootstrap: str, *, timeout_seconds: float, client_id: str
+) -> AsyncIterator[LazyProducer]:
+    """The producer as a resource: nothing connects until it is first used; closing it sends
+    what is buffered."""
+    producer = LazyProducer(bootstrap, timeout_seconds=timeout_seconds, client_id=client_id)
+    try:
+        yield producer
+    finally:
+        await producer.close()

@@ -9,7 +9,7 @@ from aiokafka.errors import KafkaError
 from tracking.adapters.kafka.messages import encode_event
 from tracking.adapters.kafka.producer import LazyProducer
 from tracking.application.errors import Unavailable
-from tracking.application.ports import DependencyCheck, EventKey, EventWriter
+from tracking.application.ports import DependencyCheck, EventWriter, Queued
 from tracking.domain.events import Event
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class KafkaEventWriter(EventWriter):
         self._producer = producer
         self._topic = topic
 
-    async def write(self, events: Sequence[Event]) -> set[EventKey] | None:
+    async def write(self, events: Sequence[Event]) -> Queued:
         try:
             async with asyncio.timeout(self._producer.timeout_seconds):
                 producer = await self._producer.started()
@@ -41,7 +41,7 @@ class KafkaEventWriter(EventWriter):
             raise Unavailable(
                 "broker_unavailable", "the events could not be queued; retry", retry_after=1
             ) from None
-        return None
+        return Queued()
 
 
 class KafkaCheck(DependencyCheck):

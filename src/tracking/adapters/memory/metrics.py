@@ -2,7 +2,6 @@
 
 import contextlib
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from uuid import UUID
@@ -10,7 +9,7 @@ from uuid import UUID
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.ports import ComputedWindow, MetricsReadModel, MetricsStore
 from tracking.application.views import MetricCriteria, UserMetricView, WindowView
-from tracking.domain.events import Event
+from tracking.domain.activity import user_activity
 from tracking.domain.windows import Window, WindowSize
 
 
@@ -67,26 +66,21 @@ class InMemoryMetricsStore(MetricsStore):
 def _aggregate(
     store: InMemoryStore, window: Window, computed_at: datetime
 ) -> dict[tuple[UUID, str], UserMetricView]:
-    by_user: dict[tuple[UUID, str], list[Event]] = {}
-    for stored in store.events.values():
-        for event in stored.values():
-            if window.start <= event.occurred_at < window.end:
-                by_user.setdefault((event.client_id, event.user_id), []).append(event)
-    rows = {}
-    for (client_id, user_id), mine in by_user.items():
-        actions = Counter(e.action for e in mine)
-        rows[(client_id, user_id)] = UserMetricView(
-            user_id=user_id,
+    events = (event for stored in store.events.values() for event in stored.values())
+    return {
+        key: UserMetricView(
+            user_id=key[1],
             window_start=window.start,
             window_end=window.end,
-            event_count=len(mine),
-            distinct_actions=len(actions),
-            action_counts=dict(actions),
-            first_event_at=min(e.occurred_at for e in mine),
-            last_event_at=max(e.occurred_at for e in mine),
+            event_count=activity.event_count,
+            distinct_actions=activity.distinct_actions,
+            action_counts=dict(activity.action_counts),
+            first_event_at=activity.first_event_at,
+            last_event_at=activity.last_event_at,
             computed_at=computed_at,
         )
-    return rows
+        for key, activity in user_activity(window, events).items()
+    }
 
 
 class InMemoryMetricsReadModel(MetricsReadModel):

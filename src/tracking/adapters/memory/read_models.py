@@ -1,5 +1,6 @@
 """Read models over the in-memory store, with the same order and bounds as SQL would give."""
 
+from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
@@ -76,6 +77,10 @@ class InMemoryClientReadModel(ClientReadModel):
 
     async def principal_for_token(self, client_id: UUID) -> Principal | None:
         return _principal(self._store.clients.get(client_id), CredentialKind.TOKEN)
+
+    async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
+        clients = self._store.clients
+        return {id_ for id_ in client_ids if id_ in clients and clients[id_].active}
 
 
 def _principal(client: Client | None, credential: CredentialKind) -> Principal | None:

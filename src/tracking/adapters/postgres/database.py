@@ -32,6 +32,11 @@ def async_url(url: str) -> str:
     return f"postgresql+asyncpg{sep}{rest}" if scheme in {"postgres", "postgresql"} else url
 
 
+def driver_url(url: str) -> str:
+    """Any PostgreSQL URL, spelled for asyncpg itself."""
+    return async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
 def create_engine(
     url: str,
     *,
@@ -128,7 +133,7 @@ def is_outage(error: BaseException) -> bool:
 async def wait_until_reachable(url: str, *, retries: int, connect_timeout: float) -> None:
     """Connects once, retrying with capped exponential backoff: a service started together
     with its database (compose, Kubernetes) waits for it instead of failing."""
-    dsn = async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+    dsn = driver_url(url)
     for attempt in range(retries + 1):
         try:
             connection = await asyncpg.connect(dsn, timeout=connect_timeout)

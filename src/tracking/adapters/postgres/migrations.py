@@ -3,14 +3,13 @@
 import asyncio
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import create_async_engine
 
 import tracking
-from tracking.adapters.postgres.database import async_url
+from tracking.adapters.postgres.database import driver_url
 
 
 def migrations_dir() -> Path:
@@ -29,6 +28,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Runs alembic, which runs its own event loop: call it from synchronous code (or a thread)."""
     command.upgrade(alembic_config(url), revision)
 
 
@@ -45,18 +45,33 @@ def history() -> list[str]:
     return [f"{rev.revision}  {rev.doc}" for rev in script.walk_revisions()]
 
 
-def current(url: str) -> str | None:
-    """The revision the database is at (None for an empty database). Like every function
-    here it runs its own event loop: call it from synchronous code (or a thread)."""
-    return asyncio.run(_current(url))
-
-
-async def _current(url: str) -> str | None:
-    engine = create_async_engine(async_url(url))
+async def current(url: str) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    connection = await asyncpg.connect(driver_url(url))
     try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision()
-            )
+        exists = await connection.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+        if not exists:
+            return None
+        revision: str | None = await connection.fetchval("SELECT version_num FROM alembic_version")
+        return revision
     finally:
-        await engine.dispose()
+        await connection.close()
+
+
+class AlembicSchema:
+    """The schema of one database, moved by alembic's migrations: `tracking migrate`."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    async def upgrade(self, revision: str = "head") -> None:
+        await asyncio.to_thread(upgrade, self._url, revision)
+
+    async def downgrade(self, revision: str) -> None:
+        await asyncio.to_thread(downgrade, self._url, revision)
+
+    async def current(self) -> str | None:
+        return await current(self._url)
+
+    def head(self) -> str | None:
+        return head()

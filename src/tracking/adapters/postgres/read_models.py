@@ -1,5 +1,6 @@
 """Read models over PostgreSQL: one statement per query, rows decoded straight into views."""
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -90,6 +91,9 @@ _PRINCIPAL_BY = {
 }
 
 
+_ACTIVE_AMONG = "SELECT id FROM clients WHERE id = ANY($1::uuid[]) AND active"
+
+
 class PostgresClientReadModel(ClientReadModel):
     def __init__(self, engine: AsyncEngine, cache: PrincipalCache) -> None:
         self._engine = engine
@@ -107,6 +111,11 @@ class PostgresClientReadModel(ClientReadModel):
 
     async def principal_for_token(self, client_id: UUID) -> Principal | None:
         return await self._principal("id", client_id, CredentialKind.TOKEN)
+
+    async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
+        async with driver_connection(self._engine) as connection:
+            rows = await connection.fetch(_ACTIVE_AMONG, list(client_ids))
+        return {row[0] for row in rows}
 
     async def _views(self, statement: Statement, **values: Any) -> list[ClientView]:
         async with driver_connection(self._engine) as connection:

@@ -5,10 +5,11 @@ from datetime import datetime
 
 import msgspec
 
-from tracking.application.errors import FieldError, Forbidden, InvalidInput
+from tracking.application.errors import Forbidden
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import Clock, ComputedWindow, MetricsStore
 from tracking.application.principal import Principal
+from tracking.domain.errors import FieldError, InvalidInput
 from tracking.domain.windows import Window, due_windows
 
 

@@ -4,10 +4,9 @@ from enum import StrEnum
 
 import msgspec
 
-from tracking.application.errors import Conflict, InvalidInput
+from tracking.application.errors import Conflict
 from tracking.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
 from tracking.domain.clients import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, Client, Role
-from tracking.domain.errors import RuleViolation
 
 ADMIN_NAME = "admin"
 
@@ -39,10 +38,7 @@ class EnsureAdminHandler:
         self._ids = ids
 
     async def __call__(self, command: EnsureAdmin) -> AdminEnsured:
-        try:
-            configured = None if command.api_key is None else ApiKey.given(command.api_key)
-        except RuleViolation as violation:
-            raise InvalidInput.from_violation(violation) from None
+        configured = None if command.api_key is None else ApiKey.given(command.api_key)
         async with self._uow() as uow:
             if configured is None:
                 if await uow.clients.count_active_admins() > 0:

@@ -1,17 +1,19 @@
 """RecordEvents: store a client's events exactly once, item by item."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
 
-from tracking.application.ports import Clock, EventKey, EventWriter, IdGenerator
-from tracking.domain.errors import RuleViolation
-from tracking.domain.events import Event, check_metadata_depth, received_at_of
+from tracking.application.ports import Clock, EventKey, EventWriter, IdGenerator, Queued, Stored
+from tracking.domain.errors import TrackingError
+from tracking.domain.events import Event, check_metadata_depth
 
-ItemStatus = Literal["stored", "duplicate", "rejected", "accepted"]
+RecordedStatus = Literal["stored", "duplicate", "accepted"]
+ItemStatus = RecordedStatus | Literal["rejected"]
 
 _EMPTY_OBJECT = "{}"
 
@@ -22,8 +24,6 @@ class NewEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     action: str
     occurred_at: datetime | None = None
     metadata: dict[str, Any] | None = None
-    received_at: datetime | None = None
-    """When a queue in front of us received it (Kafka ingest); None: now."""
 
 
 class RecordEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -31,20 +31,29 @@ class RecordEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     events: Sequence[NewEvent]
 
 
-class Rejection(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    field: str
-    message: str
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """`stored`; `duplicate` (stored before, or earlier in the same batch); or `accepted` by
+    a queue whose consumer stores it exactly once."""
+
+    index: int
+    id: UUID
+    status: RecordedStatus
 
 
-class ItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+@dataclass(frozen=True, slots=True)
+class Rejected:
     index: int
     id: UUID | None
-    status: ItemStatus
-    error: Rejection | None = None
+    error: TrackingError
+    status: Literal["rejected"] = "rejected"
 
 
-class RecordedEvents(msgspec.Struct, frozen=True, kw_only=True):
+ItemResult = Recorded | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvents:
     results: list[ItemResult]
 
     def count(self, status: ItemStatus) -> int:
@@ -65,68 +74,67 @@ class RecordEventsHandler:
         self._ids = ids
 
     async def __call__(self, command: RecordEvents) -> RecordedEvents:
-        (recorded,) = await self.record_all([command])
-        return recorded
-
-    async def record_all(self, commands: Sequence[RecordEvents]) -> list[RecordedEvents]:
-        """Several clients' events in one write, so one transaction: a Kafka batch."""
         received_at = self._clock.now()
-        checked = [self._check(command, received_at) for command in commands]
-        accepted = [event for _, events in checked for event in events]
-        if not accepted:
-            return [RecordedEvents(results=results) for results, _ in checked]
-        stored = await self._writer.write(accepted)
-        return [
-            RecordedEvents(results=[_settled(r, command.client_id, stored) for r in results])
-            for command, (results, _) in zip(commands, checked, strict=True)
-        ]
-
-    def _check(
-        self, command: RecordEvents, received_at: datetime
-    ) -> tuple[list[ItemResult], list[Event]]:
-        results: list[ItemResult] = []
-        accepted: list[Event] = []
-        seen: set[UUID] = set()
+        batch = CheckedBatch()
         for index, item in enumerate(command.events):
             try:
-                given = item.received_at
-                received = received_at if given is None else received_at_of(given)
-                event = self._event(command.client_id, item, received)
-            except RuleViolation as violation:
-                error = Rejection(
-                    code=violation.code, field=violation.field, message=violation.message
+                check_metadata_depth(item.metadata)
+                event = Event.record(
+                    id=item.id or self._ids.new_id(),
+                    client_id=command.client_id,
+                    user_id=item.user_id,
+                    action=item.action,
+                    occurred_at=item.occurred_at,
+                    received_at=received_at,
+                    metadata=_EMPTY_OBJECT
+                    if item.metadata is None
+                    else msgspec.json.encode(item.metadata).decode(),
                 )
-                results.append(ItemResult(index=index, id=item.id, status="rejected", error=error))
-                continue
-            if event.id in seen:
-                results.append(ItemResult(index=index, id=event.id, status="duplicate"))
-                continue
-            seen.add(event.id)
-            accepted.append(event)
-            results.append(ItemResult(index=index, id=event.id, status="stored"))
-        return results, accepted
-
-    def _event(self, client_id: UUID, item: NewEvent, received_at: datetime) -> Event:
-        check_metadata_depth(item.metadata)
-        metadata = (
-            _EMPTY_OBJECT if item.metadata is None else msgspec.json.encode(item.metadata).decode()
-        )
-        return Event.record(
-            id=item.id or self._ids.new_id(),
-            client_id=client_id,
-            user_id=item.user_id,
-            action=item.action,
-            occurred_at=item.occurred_at,
-            received_at=received_at,
-            metadata=metadata,
-        )
+            except TrackingError as error:
+                batch.reject(index, item.id, error)
+            else:
+                batch.accept(index, event)
+        return RecordedEvents(results=await batch.written(self._writer))
 
 
-def _settled(result: ItemResult, client_id: UUID, stored: set[EventKey] | None) -> ItemResult:
-    if result.status != "stored":
-        return result
-    if stored is None:
-        return ItemResult(index=result.index, id=result.id, status="accepted")
-    if (client_id, result.id) not in stored:
-        return ItemResult(index=result.index, id=result.id, status="duplicate")
-    return result
+@dataclass
+class CheckedBatch:
+    """Items checked one by one: each rejected with its error, or accepted once per key."""
+
+    results: list[ItemResult] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    _seen: set[EventKey] = field(default_factory=set)
+    _accepted: list[tuple[int, EventKey]] = field(default_factory=list)
+    """Where each accepted event's result is, and its key."""
+
+    def reject(self, index: int, id_: UUID | None, error: TrackingError) -> None:
+        self.results.append(Rejected(index=index, id=id_, error=error))
+
+    def accept(self, index: int, event: Event) -> None:
+        key = (event.client_id, event.id)
+        if key in self._seen:
+            self.results.append(Recorded(index=index, id=event.id, status="duplicate"))
+            return
+        self._seen.add(key)
+        self._accepted.append((len(self.results), key))
+        self.events.append(event)
+        self.results.append(Recorded(index=index, id=event.id, status="stored"))
+
+    async def written(self, writer: EventWriter) -> list[ItemResult]:
+        """Writes the accepted events, then says of each what became of it: stored, a
+        duplicate of one stored before, or accepted by a queue."""
+        if not self.events:
+            return self.results
+        outcome = await writer.write(self.events)
+        for position, key in self._accepted:
+            match outcome:
+                case Queued():
+                    self._settle(position, "accepted")
+                case Stored(keys=stored) if key not in stored:
+                    self._settle(position, "duplicate")
+        return self.results
+
+    def _settle(self, position: int, status: RecordedStatus) -> None:
+        result = self.results[position]
+        assert isinstance(result, Recorded)  # noqa: S101 - `_accepted` points at recorded ones
+        self.results[position] = Recorded(index=result.index, id=result.id, status=status)

@@ -2,11 +2,10 @@
 
 import msgspec
 
-from tracking.application.errors import Conflict, Forbidden, InvalidInput
+from tracking.application.errors import Conflict, Forbidden
 from tracking.application.ports import Clock, IdGenerator, UnitOfWorkFactory
 from tracking.application.principal import Principal
 from tracking.domain.clients import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, Client, Role
-from tracking.domain.errors import RuleViolation
 
 
 class RegisterClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -33,17 +32,14 @@ class RegisterClientHandler:
         if not command.actor.is_admin:
             raise Forbidden("admin_required", "only an admin may register clients")
         api_key = ApiKey.generate()
-        try:
-            client = Client.register(
-                id=self._ids.new_id(),
-                name=command.name,
-                role=command.role,
-                rate_limit_per_minute=command.rate_limit_per_minute,
-                created_at=self._clock.now(),
-                api_key=api_key,
-            )
-        except RuleViolation as violation:
-            raise InvalidInput.from_violation(violation) from None
+        client = Client.register(
+            id=self._ids.new_id(),
+            name=command.name,
+            role=command.role,
+            rate_limit_per_minute=command.rate_limit_per_minute,
+            created_at=self._clock.now(),
+            api_key=api_key,
+        )
         async with self._uow() as uow:
             if await uow.clients.get_by_name(client.name) is not None:
                 raise Conflict("client_name_taken", f"a client named {client.name!r} exists")

@@ -5,12 +5,13 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from tracking.application.errors import FieldError, Forbidden, InvalidInput
+from tracking.application.errors import Forbidden
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.pagination import in_calendar
 from tracking.application.ports import Clock, MetricsReadModel
 from tracking.application.principal import Principal
 from tracking.application.views import WindowView
+from tracking.domain.errors import FieldError, InvalidInput
 from tracking.domain.windows import due_windows
 
 DEFAULT_SPAN = timedelta(days=7)

@@ -1,21 +1,22 @@
 """The consumer's small HTTP port: liveness, readiness and Prometheus metrics."""
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from litestar import Litestar, Response, get
 from litestar.di import Provide
 
 from tracking.application.queries.readiness import ReadinessHandler
-from tracking.entrypoints.consumer.stats import CONTENT_TYPE, ConsumerStats
-from tracking.entrypoints.http.health import HealthController
+from tracking.entrypoints.probes import HealthController
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def create_health_app(readiness: ReadinessHandler, stats: ConsumerStats) -> Litestar:
+def create_health_app(readiness: ReadinessHandler, exposition: Callable[[], bytes]) -> Litestar:
     @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE)
     async def metrics() -> Response[bytes]:
-        return Response(stats.exposition(), media_type=CONTENT_TYPE)
+        return Response(exposition(), media_type=CONTENT_TYPE)
 
     def provide_readiness() -> ReadinessHandler:
         return readiness

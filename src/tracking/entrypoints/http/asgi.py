@@ -1,16 +1,17 @@
-"""The app for uvicorn's worker processes: each builds its own from `TRACKING_*`."""
+"""The app for uvicorn's worker processes: each builds its own from `TRACKING_*`, on the
+storage and with the admin `serve` made ready before starting them."""
 
 import os
 
 from litestar import Litestar
 
-from tracking.bootstrap import build_container
+from tracking.bootstrap import Container
 from tracking.entrypoints.http.app import create_app
 from tracking.entrypoints.server import tune_gc
 from tracking.settings import load_settings
 
 
 def app_from_environment() -> Litestar:
-    app = create_app(build_container(load_settings(os.environ)))
+    app = create_app(Container(settings=load_settings(os.environ)), admin=False)
     tune_gc()
     return app

@@ -9,8 +9,9 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tracking.application.errors import Unauthenticated
+from tracking.application.handlers import Handlers
 from tracking.application.principal import Principal
-from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
+from tracking.application.queries.authenticate import Authenticate
 
 
 class ApiAuthentication(ASGIMiddleware):
@@ -18,9 +19,6 @@ class ApiAuthentication(ASGIMiddleware):
     forgetting to ask for the principal. It runs before the body is read."""
 
     scopes = (ScopeType.HTTP,)
-
-    def __init__(self, authenticate: AuthenticateHandler) -> None:
-        self._authenticate = authenticate
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
@@ -30,7 +28,8 @@ class ApiAuthentication(ASGIMiddleware):
                 api_key=headers.get("x-api-key"),
                 bearer_token=_bearer(headers.get("authorization")),
             )
-            scope["user"] = await self._authenticate(query)
+            handlers: Handlers = scope["litestar_app"].state.handlers
+            scope["user"] = await handlers.authenticate(query)
         await next_app(scope, receive, send)
 
 

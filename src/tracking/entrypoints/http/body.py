@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.spec import Reference, Schema
 from litestar.typing import FieldDefinition
 
-from tracking.application.errors import FieldError, InvalidInput
+from tracking.domain.errors import FieldError, InvalidInput
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator

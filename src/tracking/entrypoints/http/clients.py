@@ -10,10 +10,11 @@ from tracking.application.commands.deactivate_client import (
     DeactivateClient,
     DeactivateClientHandler,
 )
-from tracking.application.commands.register_client import RegisterClient, RegisterClientHandler
-from tracking.application.commands.rotate_api_key import RotateApiKey, RotateApiKeyHandler
-from tracking.application.queries.get_client import GetClient, GetClientHandler
-from tracking.application.queries.list_clients import ListClients, ListClientsHandler
+from tracking.application.commands.register_client import RegisterClient
+from tracking.application.commands.rotate_api_key import RotateApiKey
+from tracking.application.handlers import Handlers
+from tracking.application.queries.get_client import GetClient
+from tracking.application.queries.list_clients import ListClients
 from tracking.application.views import ClientView
 from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.body import JsonBody
@@ -41,7 +42,7 @@ class ClientController(Controller):
         self,
         data: JSONBody[ClientIn],
         request: AuthenticatedRequest,
-        register_client: NamedDependency[RegisterClientHandler],
+        handlers: NamedDependency[Handlers],
     ) -> ClientWithKey:
         command = RegisterClient(
             actor=request.user,
@@ -49,22 +50,24 @@ class ClientController(Controller):
             role=data.role,
             rate_limit_per_minute=data.rate_limit_per_minute,
         )
-        registered = await register_client(command)
+        registered = await handlers.register_client(command)
         return ClientWithKey.of(registered.client, registered.api_key)
 
     @get("/", summary="List clients (admin)", responses=documented(401, 403))
     async def list_all(
         self,
         request: AuthenticatedRequest,
-        list_clients: NamedDependency[ListClientsHandler],
+        handlers: NamedDependency[Handlers],
     ) -> list[ClientView]:
-        return await list_clients(ListClients(actor=request.user))
+        return await handlers.list_clients(ListClients(actor=request.user))
 
     @get("/me", summary="The calling client", responses=documented(401))
     async def me(
-        self, request: AuthenticatedRequest, get_client: NamedDependency[GetClientHandler]
+        self, request: AuthenticatedRequest, handlers: NamedDependency[Handlers]
     ) -> ClientView:
-        return await get_client(GetClient(actor=request.user, client_id=request.user.client_id))
+        return await handlers.get_client(
+            GetClient(actor=request.user, client_id=request.user.client_id)
+        )
 
     @get(
         "/{client_id:uuid}",
@@ -75,9 +78,9 @@ class ClientController(Controller):
         self,
         client_id: FromPath[UUID],
         request: AuthenticatedRequest,
-        get_client: NamedDependency[GetClientHandler],
+        handlers: NamedDependency[Handlers],
     ) -> ClientView:
-        return await get_client(GetClient(actor=request.user, client_id=client_id))
+        return await handlers.get_client(GetClient(actor=request.user, client_id=client_id))
 
     @post(
         "/{client_id:uuid}/rotate-key",
@@ -90,9 +93,11 @@ class ClientController(Controller):
         self,
         client_id: FromPath[UUID],
         request: AuthenticatedRequest,
-        rotate_api_key: NamedDependency[RotateApiKeyHandler],
+        handlers: NamedDependency[Handlers],
     ) -> ClientWithKey:
-        rotated = await rotate_api_key(RotateApiKey(actor=request.user, client_id=client_id))
+        rotated = await handlers.rotate_api_key(
+            RotateApiKey(actor=request.user, client_id=client_id)
+        )
         return ClientWithKey.of(rotated.client, rotated.api_key)
 
     @delete(
@@ -105,6 +110,6 @@ class ClientController(Controller):
         self,
         client_id: FromPath[UUID],
         request: AuthenticatedRequest,
-        deactivate_client: NamedDependency[DeactivateClientHandler],
+        handlers: NamedDependency[Handlers],
     ) -> None:
-        await deactivate_client(DeactivateClient(actor=request.user, client_id=client_id))
+        await handlers.deactivate_client(DeactivateClient(actor=request.user, client_id=client_id))

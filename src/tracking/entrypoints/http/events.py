@@ -10,12 +10,8 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from tracking.application.commands.record_events import (
-    RecordEvents,
-    RecordEventsHandler,
-    Rejection,
-)
-from tracking.application.errors import FieldError, InvalidInput
+from tracking.application.commands.record_events import RecordEvents, Rejected
+from tracking.application.handlers import Handlers
 from tracking.application.queries.list_events import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -74,14 +70,14 @@ class EventController(Controller):
         self,
         data: JSONBody[EventIn],
         request: AuthenticatedRequest,
-        record_events: NamedDependency[RecordEventsHandler],
+        handlers: NamedDependency[Handlers],
     ) -> Response[RecordedEvent]:
         command = RecordEvents(client_id=request.user.client_id, events=[new_event(data)])
-        (result,) = (await record_events(command)).results
-        if result.error is not None or result.id is None:
-            raise _rejected(result.error)
-        status: Status = "duplicate" if result.status == "rejected" else result.status
-        return Response(RecordedEvent(id=result.id, status=status), status_code=_CODES[status])
+        (result,) = (await handlers.record_events(command)).results
+        if isinstance(result, Rejected):
+            raise result.error
+        answer = RecordedEvent(id=result.id, status=result.status)
+        return Response(answer, status_code=_CODES[result.status])
 
     @post(
         "/events",
@@ -103,7 +99,7 @@ class EventController(Controller):
         self,
         data: JSONBody[EventBatchIn],
         request: AuthenticatedRequest,
-        record_events: NamedDependency[RecordEventsHandler],
+        handlers: NamedDependency[Handlers],
     ) -> Response[BatchRecorded]:
         if len(data.events) > MAX_BATCH_EVENTS:
             raise HTTPException(
@@ -111,7 +107,7 @@ class EventController(Controller):
                 detail=f"a batch holds at most {MAX_BATCH_EVENTS} events, not {len(data.events)}",
             )
         batch = DecodedBatch(data.events)
-        recorded = await record_events(
+        recorded = await handlers.record_events(
             RecordEvents(client_id=request.user.client_id, events=batch.events)
         )
         results = batch.results(recorded)
@@ -137,7 +133,7 @@ class EventController(Controller):
         self,
         *,
         request: AuthenticatedRequest,
-        list_events: NamedDependency[ListEventsHandler],
+        handlers: NamedDependency[Handlers],
         user_id: FromQuery[str | None] = None,
         action: FromQuery[str | None] = None,
         occurred_from: Annotated[
@@ -164,11 +160,4 @@ class EventController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return await list_events(query)
-
-
-def _rejected(error: Rejection | None) -> InvalidInput:
-    if error is None:
-        return InvalidInput("invalid_event", "the event was rejected")
-    problem = FieldError(field=error.field, message=error.message)
-    return InvalidInput(error.code, f"{error.field} {error.message}", errors=[problem])
+        return await handlers.list_events(query)

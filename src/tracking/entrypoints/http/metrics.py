@@ -14,6 +14,7 @@ from tracking.application.commands.calculate_metrics import (
     CalculateMetrics,
     CalculateMetricsHandler,
 )
+from tracking.application.handlers import Handlers
 from tracking.application.queries.list_metric_windows import (
     ListMetricWindows,
     ListMetricWindowsHandler,
@@ -68,9 +69,9 @@ class MetricsController(Controller):
     async def calculate(
         self,
         request: AuthenticatedRequest,
-        calculate_metrics: NamedDependency[CalculateMetricsHandler],
+        handlers: NamedDependency[Handlers],
     ) -> Response[MetricsRunOut | AlreadyRunning]:
-        run = await calculate_metrics(CalculateMetrics(actor=request.user))
+        run = await handlers.calculate_metrics(CalculateMetrics(actor=request.user))
         if run.already_running:
             return Response(AlreadyRunning(), status_code=202)
         windows = [
@@ -95,7 +96,7 @@ class MetricsController(Controller):
         self,
         *,
         request: AuthenticatedRequest,
-        list_metrics: NamedDependency[ListMetricsHandler],
+        handlers: NamedDependency[Handlers],
         user_id: FromQuery[str | None] = None,
         starts_from: Annotated[
             datetime | None, QueryParameter(name="from", description="Window start, inclusive.")
@@ -116,7 +117,7 @@ class MetricsController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return await list_metrics(query)
+        return await handlers.list_metrics(query)
 
     @get(
         "/windows",
@@ -128,11 +129,11 @@ class MetricsController(Controller):
         self,
         *,
         request: AuthenticatedRequest,
-        list_metric_windows: NamedDependency[ListMetricWindowsHandler],
+        handlers: NamedDependency[Handlers],
         starts_from: Annotated[datetime | None, QueryParameter(name="from")] = None,
         starts_till: Annotated[datetime | None, QueryParameter(name="till")] = None,
     ) -> WindowsOut:
         query = ListMetricWindows(
             actor=request.user, starts_from=starts_from, starts_till=starts_till
         )
-        return WindowsOut(windows=await list_metric_windows(query))
+        return WindowsOut(windows=await handlers.list_metric_windows(query))

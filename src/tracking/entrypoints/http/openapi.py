@@ -8,7 +8,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Example, SecurityScheme
 
-from tracking.application.errors import FieldError
+from tracking.domain.errors import FieldError
 from tracking.entrypoints.http.problems import MEDIA_TYPE, Problem
 
 

@@ -9,7 +9,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from tracking.application.errors import ApplicationError, Category, FieldError, Unavailable
+from tracking.application.errors import Unavailable
+from tracking.domain.errors import Category, FieldError, TrackingError
 from tracking.entrypoints.http.request_id import request_id_of
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,7 @@ def problem_response(
     return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _application_error(
-    request: Request[Any, Any, Any], error: ApplicationError
-) -> Response[Problem]:
+def _application_error(request: Request[Any, Any, Any], error: TrackingError) -> Response[Problem]:
     headers: dict[str, str] = {}
     if error.category is Category.UNAUTHENTICATED:
         headers["WWW-Authenticate"] = f'{WWW_AUTHENTICATE}, error="invalid_token"'
@@ -140,7 +139,7 @@ def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Resp
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    ApplicationError: _application_error,
+    TrackingError: _application_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected_error,

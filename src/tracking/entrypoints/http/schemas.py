@@ -6,7 +6,7 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.commands.record_events import ItemResult
+from tracking.application.commands.record_events import ItemStatus
 from tracking.application.views import ClientView, client_view
 from tracking.domain.clients import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
@@ -70,6 +70,19 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     status: Status
 
 
+class ItemError(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    field: str
+    message: str
+
+
+class ItemOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    index: int
+    id: UUID | None
+    status: ItemStatus
+    error: ItemError | None = None
+
+
 class BatchRecorded(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     stored: int
     duplicates: int
@@ -77,7 +90,7 @@ class BatchRecorded(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     accepted: Annotated[
         int, msgspec.Meta(description="Queued for storage (TRACKING_INGEST_MODE=kafka).")
     ] = 0
-    results: list[ItemResult]
+    results: list[ItemOut]
 
 
 class ClientIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -7,6 +7,7 @@ from tracking.application.commands.issue_access_token import (
     IssueAccessToken,
     IssueAccessTokenHandler,
 )
+from tracking.application.handlers import Handlers
 from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import TokenOut
@@ -26,9 +27,9 @@ class TokenController(Controller):
     async def token(
         self,
         request: AuthenticatedRequest,
-        issue_access_token: NamedDependency[IssueAccessTokenHandler],
+        handlers: NamedDependency[Handlers],
     ) -> TokenOut:
-        issued = await issue_access_token(IssueAccessToken(actor=request.user))
+        issued = await handlers.issue_access_token(IssueAccessToken(actor=request.user))
         return TokenOut(
             access_token=issued.access_token,
             token_type="Bearer",  # noqa: S106 - the scheme's name

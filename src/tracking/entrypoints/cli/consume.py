@@ -1,24 +1,12 @@
 """`tracking consume`: the Kafka consumer, as a command."""
 
-import asyncio
-
 import click
 
-from tracking.bootstrap import build_container
-from tracking.entrypoints.cli_clients import load
+from tracking.entrypoints.cli.common import load, opened
 from tracking.entrypoints.consumer.run import ConsumerService
 from tracking.entrypoints.server import tune_gc
-from tracking.entrypoints.storage import ready_storage
 
 STORAGES = click.Choice(["embedded", "postgres"])
-
-
-def _runner() -> asyncio.Runner:
-    try:
-        import uvloop  # noqa: PLC0415 - optional: not on Windows
-    except ImportError:  # pragma: no cover
-        return asyncio.Runner()
-    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
 
 
 @click.command()
@@ -32,8 +20,6 @@ def consume(storage: str | None) -> None:
         raise click.UsageError(
             "consume stores into PostgreSQL: memory storage lives and dies with one process"
         )
-    with ready_storage(settings) as ready:
-        container = build_container(ready)
+    with opened(settings) as (loop, container):
         tune_gc()
-        with _runner() as runner:
-            runner.run(ConsumerService(container, ready).run())
+        loop.run(ConsumerService(container).run())

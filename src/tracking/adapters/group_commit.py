@@ -7,11 +7,11 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tracking.adapters.system import SystemClock
-from tracking.application.errors import ApplicationError, Unavailable
-from tracking.application.ports import Clock, EventKey, EventWriter, UnitOfWorkFactory
+from tracking.application.errors import Unavailable
+from tracking.application.ports import Clock, EventKey, EventWriter, Stored, UnitOfWorkFactory
+from tracking.domain.errors import TrackingError
 from tracking.domain.events import Event
-from tracking.domain.windows import Window, WindowSize
+from tracking.domain.windows import Window, WindowSize, late_windows
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +19,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Waiting:
     events: Sequence[Event]
-    answer: asyncio.Future[set[EventKey]] = field(
+    answer: asyncio.Future[frozenset[EventKey]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
 
 class GroupCommitEventWriter(EventWriter):
-    """Also marks the windows of late events stale (see `_late_windows`).
+    """Also marks the windows of late events stale, in the same transaction (the domain's
+    `late_windows`, judged by the clock just before the commit).
 
     Writes of fewer than `max_events` wait for the next flush: it starts as soon as one of
     `max_flushes` concurrent flushes is free (after `max_wait` seconds, to gather more) and takes
@@ -39,14 +40,14 @@ class GroupCommitEventWriter(EventWriter):
         self,
         uow: UnitOfWorkFactory,
         *,
-        clock: Clock | None = None,
-        window_size: WindowSize = WindowSize(4),  # noqa: B008 - an immutable value
+        clock: Clock,
+        window_size: WindowSize,
         max_events: int = 500,
         max_wait: float = 0.0,
         max_flushes: int = 2,
     ) -> None:
         self._uow = uow
-        self._clock = clock or SystemClock()
+        self._clock = clock
         self._size = window_size
         self._max_events = max_events
         self._max_wait = max_wait
@@ -54,13 +55,13 @@ class GroupCommitEventWriter(EventWriter):
         self._waiting: deque[_Waiting] = deque()
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def write(self, events: Sequence[Event]) -> set[EventKey]:
+    async def write(self, events: Sequence[Event]) -> Stored:
         if len(events) >= self._max_events:
-            return await self._commit(events)
+            return Stored(keys=frozenset(await self._commit(events)))
         waiting = _Waiting(events)
         self._waiting.append(waiting)
         self._start_flush()
-        return await asyncio.shield(waiting.answer)
+        return Stored(keys=await asyncio.shield(waiting.answer))
 
     def _start_flush(self) -> None:
         if self._waiting and len(self._flushes) < self._max_flushes:
@@ -94,7 +95,9 @@ class GroupCommitEventWriter(EventWriter):
         # the other, exactly as if they had been two transactions.
         for waiting in group:
             keys = {(e.client_id, e.id) for e in waiting.events}
-            waiting.answer.set_result({k for k in keys if k in stored and owners[k] is waiting})
+            waiting.answer.set_result(
+                frozenset(k for k in keys if k in stored and owners[k] is waiting)
+            )
 
     def _take_group(self) -> list[_Waiting]:
         group: list[_Waiting] = []
@@ -110,27 +113,22 @@ class GroupCommitEventWriter(EventWriter):
     async def _commit(self, events: Sequence[Event]) -> set[EventKey]:
         async with self._uow() as uow:
             stored = await uow.events.add_new(events)
-            late = self._late_windows(events, stored)
+            late = self._late(events, stored)
             if late:
                 await uow.windows.mark_stale(late)
             await uow.commit()
         return stored
 
-    def _late_windows(self, events: Sequence[Event], stored: set[EventKey]) -> set[Window]:
-        """Windows already closed now, just before this transaction commits: their metrics may
-        be computed already, so they are marked stale, in the same transaction. Judged at the
-        commit, not at receipt: a write that waited in a queue past its window's end (and
-        past the grace a run allows) is still caught."""
-        current = self._size.window_of(self._clock.now()).start
-        return {
-            self._size.window_of(event.occurred_at)
-            for event in events
-            if event.occurred_at < current and (event.client_id, event.id) in stored
-        }
+    def _late(self, events: Sequence[Event], stored: set[EventKey]) -> set[Window]:
+        now = self._clock.now()
+        if not late_windows(self._size, (e.occurred_at for e in events), now):
+            return set()  # the common case, decided without looking at which were stored
+        mine = (e.occurred_at for e in events if (e.client_id, e.id) in stored)
+        return late_windows(self._size, mine, now)
 
 
-def _unavailable(error: Exception, writes: int) -> ApplicationError:
-    if isinstance(error, ApplicationError):
+def _unavailable(error: Exception, writes: int) -> TrackingError:
+    if isinstance(error, TrackingError):
         return error
     log.error("a group commit of %d writes failed", writes, exc_info=error)
     return Unavailable(

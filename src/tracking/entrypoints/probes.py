@@ -1,4 +1,5 @@
-"""Health routes for load balancers and Kubernetes probes; no authentication."""
+"""Health routes for load balancers and Kubernetes probes, served by the API and by the
+consumer alike; no authentication. Each app provides its own `readiness`."""
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency

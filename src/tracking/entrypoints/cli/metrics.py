@@ -7,7 +7,7 @@ import click
 from tracking.application.commands.calculate_metrics import CalculateMetrics, MetricsRun
 from tracking.application.ports import ComputedWindow
 from tracking.application.principal import Principal
-from tracking.entrypoints.cli_clients import with_storage
+from tracking.entrypoints.cli.common import load, with_handlers
 
 _BAR_FROM = 10  # windows: below this, one line each; from it on, a progress bar
 _BAR_WIDTH = 30
@@ -40,7 +40,7 @@ def calculate_metrics(now: datetime | None, since: datetime | None, *, dry_run: 
     """Compute every due 4-hour window that was never computed or went stale, oldest first.
     Exits 0 when done, when nothing was due, and when another run holds the lock."""
     command = CalculateMetrics(actor=Principal.operator(), now=now, since=since, dry_run=dry_run)
-    run = with_storage(lambda c: c.calculate_metrics()(command, _report))
+    run = with_handlers(load(), lambda h: h.calculate_metrics(command, _report))
     click.echo(_summary(run))
 
 

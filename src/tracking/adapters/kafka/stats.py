@@ -6,8 +6,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from tracking.application.ports import DependencyCheck
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
 
 class NotInGroupError(Exception):
     """The consumer has not joined its group yet (or is rejoining)."""

@@ -3,11 +3,29 @@ headers that say why and where it came from."""
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from tracking.adapters.kafka.messages import Message
 from tracking.adapters.kafka.producer import LazyProducer
-from tracking.entrypoints.consumer.batch import DeadLetter
+from tracking.domain.errors import Category, TrackingError
 
 HEADER_PREFIX = "tracking."
+RETRIED = frozenset({Category.UNAVAILABLE, Category.RATE_LIMITED})
+"""The consumer's policy, read from an error's category: these are retried with the whole
+batch (nothing is wrong with the message); every other category dead-letters the message."""
+# The `tracking.reason` header, coarser than the error code: what a reader of the topic acts on.
+_REASONS = {"invalid_json": "undecodable", "unknown_client": "unknown_client"}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    message: Message
+    error: TrackingError
+
+    @property
+    def reason(self) -> str:
+        """`undecodable`, `unknown_client`, or `invalid_event`."""
+        return _REASONS.get(self.error.code, "invalid_event")
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -18,8 +36,8 @@ def headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
     message = letter.message
     named = {
         "reason": letter.reason,
-        "error-code": letter.code,
-        "error-detail": letter.detail[:1000],
+        "error-code": letter.error.code,
+        "error-detail": letter.error.detail[:1000],
         "original-topic": message.topic,
         "original-partition": str(message.partition),
         "original-offset": str(message.offset),

@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
-from tracking.entrypoints.consumer.batch import BatchIngest, BatchOutcome, Message
-from tracking.entrypoints.consumer.dead_letters import DeadLetterPublisher
-from tracking.entrypoints.consumer.stats import ConsumerStats
+from tracking.adapters.kafka.batches import BatchOutcome, store_batch
+from tracking.adapters.kafka.dead_letters import DeadLetterPublisher
+from tracking.adapters.kafka.messages import Message
+from tracking.adapters.kafka.stats import ConsumerStats
+from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class KafkaEventConsumer:
         self,
         new_consumer: Callable[[], AIOKafkaConsumer],
         topic: str,
-        ingest: BatchIngest,
+        store: StoreQueuedEventsHandler,
         dead_letters: DeadLetterPublisher,
         stats: ConsumerStats,
         *,
@@ -79,7 +81,7 @@ class KafkaEventConsumer:
     ) -> None:
         self._new_consumer = new_consumer
         self._topic = topic
-        self._ingest = ingest
+        self._store_events = store
         self._dead_letters = dead_letters
         self._stats = stats
         self._batch_max = batch_max
@@ -150,7 +152,7 @@ class KafkaEventConsumer:
         )
 
     async def _store(self, messages: list[Message]) -> BatchOutcome:
-        outcome = await self._retrying("store", lambda: self._ingest(messages))
+        outcome = await self._retrying("store", lambda: store_batch(self._store_events, messages))
         if outcome.dead_letters:
             letters = outcome.dead_letters
             await self._retrying("dead_letters", lambda: self._dead_letters.publish(letters))
@@ -161,8 +163,8 @@ class KafkaEventConsumer:
                     letter.message.topic,
                     letter.message.partition,
                     letter.message.offset,
-                    letter.code,
-                    letter.detail,
+                    letter.error.code,
+                    letter.error.detail,
                 )
         return outcome
 

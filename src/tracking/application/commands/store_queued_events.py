@@ -1,0 +1,92 @@
+"""StoreQueuedEvents: events taken from a queue in front of us (Kafka), of any clients, stored
+exactly once in one write."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from tracking.application.commands.record_events import CheckedBatch, RecordedEvents
+from tracking.application.errors import NotFound
+from tracking.application.ports import ClientReadModel, Clock, EventWriter
+from tracking.domain.errors import TrackingError
+from tracking.domain.events import (
+    METADATA_MAX_BYTES,
+    Event,
+    check_encoded_depth,
+    received_at_of,
+)
+
+_EMPTY_OBJECT = "{}"
+
+
+class QueuedEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An event as a queue carries it. It names its client, as a credential does on HTTP; its
+    id, the sender's or one the queue's adapter made from the event's place in the queue, so a
+    redelivery finds it stored; and when the queue received it (None: now)."""
+
+    client_id: UUID
+    id: UUID
+    user_id: str | int
+    action: str
+    occurred_at: datetime | None = None
+    received_at: datetime | None = None
+    metadata: str | None = None
+    """The sender's JSON object as text, passed through without being decoded."""
+
+
+class StoreQueuedEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    events: Sequence[QueuedEvent]
+
+
+class StoreQueuedEventsHandler:
+    """Only an existing, active client's events are stored (its clients are looked up once per
+    batch); an event of any other is rejected as `unknown_client`, one breaking a rule with
+    that rule. The valid events are stored in one write, and each answer (`stored`,
+    `duplicate`, `rejected`) is at the event's index. Safe to repeat with the same events."""
+
+    def __init__(self, writer: EventWriter, clients: ClientReadModel, clock: Clock) -> None:
+        self._writer = writer
+        self._clients = clients
+        self._clock = clock
+
+    async def __call__(self, command: StoreQueuedEvents) -> RecordedEvents:
+        now = self._clock.now()
+        active = await self._clients.active_among({event.client_id for event in command.events})
+        batch = CheckedBatch()
+        for index, item in enumerate(command.events):
+            try:
+                if item.client_id not in active:
+                    raise _unknown(item.client_id)
+                event = Event.record(
+                    id=item.id,
+                    client_id=item.client_id,
+                    user_id=item.user_id,
+                    action=item.action,
+                    occurred_at=item.occurred_at,
+                    received_at=now
+                    if item.received_at is None
+                    else received_at_of(item.received_at),
+                    metadata=_checked(item.metadata),
+                )
+            except TrackingError as error:
+                batch.reject(index, item.id, error)
+            else:
+                batch.accept(index, event)
+        return RecordedEvents(results=await batch.written(self._writer))
+
+
+def _checked(metadata: str | None) -> str:
+    """The metadata as stored: its nesting checked without decoding it; compacted only when
+    its text is over the size limit, which is on the compact encoding."""
+    if metadata is None or metadata == "null":
+        return _EMPTY_OBJECT
+    check_encoded_depth(metadata)
+    if len(metadata) > METADATA_MAX_BYTES and metadata.startswith("{"):
+        return msgspec.json.encode(msgspec.json.decode(metadata)).decode()
+    return metadata
+
+
+def _unknown(client_id: UUID) -> NotFound:
+    return NotFound("unknown_client", f"client {client_id} does not exist or is not active")

@@ -1,0 +1,224 @@
+"""The container: every adapter and resource of an installation, built from its settings.
+
+Resources (the database, its engine, the Kafka producer) are opened on first use and closed
+by `shutdown_resources()`, in the event loop that opened them."""
+
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from aiokafka import AIOKafkaConsumer
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tracking.adapters.group_commit import GroupCommitEventWriter
+from tracking.adapters.jwt_tokens import PyJwtTokenCodec
+from tracking.adapters.kafka.consumer import KafkaEventConsumer
+from tracking.adapters.kafka.dead_letters import DeadLetterPublisher
+from tracking.adapters.kafka.producer import opened_producer
+from tracking.adapters.kafka.publisher import KafkaCheck, KafkaEventWriter
+from tracking.adapters.kafka.stats import ConsumerCheck, ConsumerStats
+from tracking.adapters.memory.metrics import InMemoryMetricsReadModel, InMemoryMetricsStore
+from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
+from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
+from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.adapters.postgres import migrations
+from tracking.adapters.postgres.metrics import PostgresMetricsReadModel, PostgresMetricsStore
+from tracking.adapters.postgres.principal_cache import PrincipalCache
+from tracking.adapters.postgres.read_models import (
+    PostgresCheck,
+    PostgresClientReadModel,
+    PostgresEventReadModel,
+)
+from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
+from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
+from tracking.application.handlers import Handlers
+from tracking.application.metrics_policy import MetricsPolicy
+from tracking.application.ports import DependencyCheck, UnitOfWorkFactory
+from tracking.application.queries.readiness import ReadinessHandler
+from tracking.bootstrap.handlers import build_handlers
+from tracking.bootstrap.storage import opened_engine, reachable_database, ready_database
+from tracking.domain.windows import WindowSize
+from tracking.settings import Settings
+
+
+def _jwt_secret(settings: Settings) -> str:
+    """Without a configured secret, tokens are signed with one made for this process only."""
+    return settings.jwt_secret or secrets.token_urlsafe(48)
+
+
+def _storage(settings: Settings) -> str:
+    return "memory" if settings.storage_kind == "memory" else "postgres"
+
+
+def _metrics_policy(settings: Settings) -> MetricsPolicy:
+    return MetricsPolicy(
+        size=WindowSize(settings.metrics_window_hours),
+        grace=timedelta(seconds=settings.metrics_grace_seconds),
+        backfill=timedelta(days=settings.metrics_backfill_days),
+        max_windows=settings.metrics_max_windows,
+    )
+
+
+def _seconds(milliseconds: float) -> float:
+    return milliseconds / 1000
+
+
+def _all(*groups: list[DependencyCheck]) -> list[DependencyCheck]:
+    return [check for group in groups for check in group]
+
+
+def _memory_uow(store: InMemoryStore) -> UnitOfWorkFactory:
+    return lambda: InMemoryUnitOfWork(store)
+
+
+def _postgres_uow(engine: AsyncEngine, cache: PrincipalCache) -> UnitOfWorkFactory:
+    return lambda: PostgresUnitOfWork(engine, cache)
+
+
+def _store_queued(handlers: Handlers) -> StoreQueuedEventsHandler:
+    return handlers.store_queued_events
+
+
+def _kafka_consumers(settings: Settings) -> Callable[[], AIOKafkaConsumer]:
+    """A new consumer each time the consume loop (re)starts."""
+    return lambda: AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.kafka_group,
+        client_id="tracking-consumer",
+        # Offsets are committed by hand, after the events are stored.
+        enable_auto_commit=False,
+        # A new group starts at the beginning of the topic: nothing published is skipped.
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(100, settings.kafka_session_timeout_ms // 3),
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidV7Generator)
+    metrics_policy = providers.Singleton(_metrics_policy, settings)
+    window_size = metrics_policy.provided.size
+    storage = providers.Callable(_storage, settings)
+
+    # The database: reachable (the embedded one started), then at the schema's head.
+    database = providers.Resource(reachable_database, settings)
+    ready = providers.Resource(ready_database, database, settings)
+    engine = providers.Resource(opened_engine, ready, settings)
+    schema = providers.Singleton(migrations.AlembicSchema, database)
+    migration_history = providers.Callable(migrations.history)
+
+    store = providers.Singleton(InMemoryStore)
+    principal_cache = providers.Singleton(
+        PrincipalCache, ttl_seconds=settings.provided.auth_cache_seconds
+    )
+    uow = providers.Selector(
+        storage,
+        memory=providers.Singleton(_memory_uow, store),
+        postgres=providers.Singleton(_postgres_uow, engine, principal_cache),
+    )
+    event_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryEventReadModel, store=store),
+        postgres=providers.Singleton(PostgresEventReadModel, engine=engine),
+    )
+    client_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryClientReadModel, store=store),
+        postgres=providers.Singleton(PostgresClientReadModel, engine=engine, cache=principal_cache),
+    )
+    metrics_store = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryMetricsStore, store=store),
+        postgres=providers.Singleton(PostgresMetricsStore, engine=engine),
+    )
+    metrics_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryMetricsReadModel, store=store),
+        postgres=providers.Singleton(PostgresMetricsReadModel, engine=engine),
+    )
+    storage_checks = providers.Selector(
+        storage,
+        memory=providers.List(providers.Singleton(InMemoryStoreCheck, store=store)),
+        postgres=providers.List(providers.Singleton(PostgresCheck, engine=engine)),
+    )
+
+    # One producer per process: Kafka-backed ingest and the consumer's dead letters.
+    kafka_producer = providers.Resource(
+        opened_producer,
+        bootstrap=settings.provided.kafka_bootstrap,
+        timeout_seconds=providers.Callable(_seconds, settings.provided.kafka_send_timeout_ms),
+        client_id="tracking",
+    )
+    kafka_checks = providers.Selector(
+        settings.provided.ingest_mode,
+        direct=providers.List(),
+        kafka=providers.List(providers.Singleton(KafkaCheck, producer=kafka_producer)),
+    )
+
+    jwt_secret = providers.Singleton(_jwt_secret, settings)
+    tokens = providers.Singleton(
+        PyJwtTokenCodec,
+        secret=jwt_secret,
+        issuer=settings.provided.jwt_issuer,
+        audience=settings.provided.jwt_audience,
+        ttl=providers.Callable(timedelta, seconds=settings.provided.jwt_ttl_seconds),
+        clock=clock,
+    )
+    store_writer = providers.Singleton(
+        GroupCommitEventWriter,
+        uow=uow,
+        clock=clock,
+        window_size=window_size,
+        max_events=settings.provided.group_commit_max_events,
+        max_wait=providers.Callable(_seconds, settings.provided.group_commit_wait_ms),
+        max_flushes=settings.provided.group_commit_flushes,
+    )
+    """Where stored events go: always the database, whatever the ingest mode."""
+    event_writer = providers.Selector(
+        settings.provided.ingest_mode,
+        direct=store_writer,
+        kafka=providers.Singleton(
+            KafkaEventWriter, producer=kafka_producer, topic=settings.provided.kafka_topic
+        ),
+    )
+
+    handlers = providers.Singleton(
+        build_handlers,
+        uow=uow,
+        clock=clock,
+        ids=ids,
+        writer=event_writer,
+        store_writer=store_writer,
+        events=event_reads,
+        clients=client_reads,
+        metrics=metrics_store,
+        metrics_reads=metrics_reads,
+        tokens=tokens,
+        checks=providers.Callable(_all, storage_checks, kafka_checks),
+        policy=metrics_policy,
+    )
+
+    # The Kafka consumer (`tracking consume`), with its own readiness.
+    consumer_stats = providers.Singleton(ConsumerStats)
+    consumer_readiness = providers.Singleton(
+        ReadinessHandler,
+        checks=providers.Callable(
+            _all, storage_checks, providers.List(providers.Singleton(ConsumerCheck, consumer_stats))
+        ),
+    )
+    kafka_consumer = providers.Singleton(
+        KafkaEventConsumer,
+        new_consumer=providers.Callable(_kafka_consumers, settings),
+        topic=settings.provided.kafka_topic,
+        store=providers.Callable(_store_queued, handlers),
+        dead_letters=providers.Singleton(DeadLetterPublisher, kafka_producer),
+        stats=consumer_stats,
+        batch_max=settings.provided.kafka_batch_max,
+        batch_wait_ms=settings.provided.kafka_batch_wait_ms,
+        retry_max_seconds=settings.provided.kafka_retry_max_seconds,
+    )

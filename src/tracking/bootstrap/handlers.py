@@ -1,0 +1,69 @@
+"""The use cases over their ports: one typed function, so mypy checks every construction."""
+
+from collections.abc import Sequence
+
+from tracking.application.commands.calculate_metrics import CalculateMetricsHandler
+from tracking.application.commands.deactivate_client import DeactivateClientHandler
+from tracking.application.commands.ensure_admin import EnsureAdminHandler
+from tracking.application.commands.issue_access_token import IssueAccessTokenHandler
+from tracking.application.commands.record_events import RecordEventsHandler
+from tracking.application.commands.register_client import RegisterClientHandler
+from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
+from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
+from tracking.application.handlers import Handlers
+from tracking.application.metrics_policy import MetricsPolicy
+from tracking.application.ports import (
+    ClientReadModel,
+    Clock,
+    DependencyCheck,
+    EventReadModel,
+    EventWriter,
+    IdGenerator,
+    MetricsReadModel,
+    MetricsStore,
+    TokenCodec,
+    UnitOfWorkFactory,
+)
+from tracking.application.queries.authenticate import AuthenticateHandler
+from tracking.application.queries.get_client import GetClientHandler
+from tracking.application.queries.list_clients import ListClientsHandler
+from tracking.application.queries.list_events import ListEventsHandler
+from tracking.application.queries.list_metric_windows import ListMetricWindowsHandler
+from tracking.application.queries.list_metrics import ListMetricsHandler
+from tracking.application.queries.readiness import ReadinessHandler
+
+
+def build_handlers(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    ids: IdGenerator,
+    writer: EventWriter,
+    store_writer: EventWriter,
+    events: EventReadModel,
+    clients: ClientReadModel,
+    metrics: MetricsStore,
+    metrics_reads: MetricsReadModel,
+    tokens: TokenCodec,
+    checks: Sequence[DependencyCheck],
+    policy: MetricsPolicy,
+) -> Handlers:
+    """`writer` takes what clients send (the database, or Kafka in front of it);
+    `store_writer` is always the database: what the Kafka consumer stores through."""
+    return Handlers(
+        record_events=RecordEventsHandler(writer, clock, ids),
+        store_queued_events=StoreQueuedEventsHandler(store_writer, clients, clock),
+        register_client=RegisterClientHandler(uow, clock, ids),
+        rotate_api_key=RotateApiKeyHandler(uow),
+        deactivate_client=DeactivateClientHandler(uow),
+        ensure_admin=EnsureAdminHandler(uow, clock, ids),
+        issue_access_token=IssueAccessTokenHandler(tokens),
+        calculate_metrics=CalculateMetricsHandler(metrics, clock, policy),
+        authenticate=AuthenticateHandler(clients, tokens),
+        list_events=ListEventsHandler(events),
+        get_client=GetClientHandler(clients),
+        list_clients=ListClientsHandler(clients),
+        list_metrics=ListMetricsHandler(metrics_reads, policy.size),
+        list_metric_windows=ListMetricWindowsHandler(metrics_reads, policy, clock),
+        readiness=ReadinessHandler(checks),
+    )

@@ -1,0 +1,43 @@
+"""`tracking migrate`: move the schema, or say where it is."""
+
+import click
+from alembic.util import CommandError
+
+from tracking.bootstrap import Container, resolved
+from tracking.entrypoints.cli.common import load, opened
+
+STORAGES = click.Choice(["embedded", "postgres"])
+ACTIONS = click.Choice(["upgrade", "downgrade", "current", "history"])
+
+
+@click.command()
+@click.argument("action", type=ACTIONS, default="upgrade")
+@click.argument("revision", required=False)
+@click.option("--storage", type=STORAGES, default=None, help="[default: embedded]")
+def migrate(action: str, revision: str | None, storage: str | None) -> None:
+    """Move the schema to REVISION (upgrade: head by default; downgrade: required, e.g. -1 or
+    base), or show where it is (current) and what exists (history)."""
+    settings = load(storage=storage)
+    if settings.storage_kind == "memory":
+        raise click.UsageError("memory storage has no schema to migrate")
+    if action == "history":
+        click.echo("\n".join(Container(settings=settings).migration_history()))
+        return
+    if action == "downgrade" and revision is None:
+        raise click.UsageError("downgrade needs a REVISION, e.g. -1 or base")
+    with opened(settings) as (loop, container):
+        click.echo(loop.run(_migrated(container, action, revision)))
+
+
+async def _migrated(container: Container, action: str, revision: str | None) -> str:
+    schema = await resolved(container.schema())
+    try:
+        if action == "upgrade":
+            await schema.upgrade(revision or "head")
+        elif action == "downgrade":
+            await schema.downgrade(revision or "")
+    except CommandError as error:
+        raise click.ClickException(f"migrate {action}: {error}") from None
+    at, head = await schema.current(), schema.head()
+    state = "at head" if at == head else f"head is {head}"
+    return f"schema at {at or 'nothing (empty database)'} ({state})"
