@@ -28,11 +28,11 @@ from aiokafka import AIOKafkaConsumer
 from tracking.adapters.kafka.messages import decode_message
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
-from tracking.adapters.postgres.unit_of_work import INSERT_EVENTS
+from tracking.adapters.postgres.events import INSERT_EVENTS
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.register_client import RegisterClient
 from tracking.application.principal import Principal
-from tracking.bootstrap import build_container, close
+from tracking.bootstrap import Container, resolved, shut_down
 from tracking.settings import Settings
 
 # The test suite's broker launcher and helpers, from the repository root.
@@ -172,14 +172,15 @@ def running(args: list[str], env: dict[str, str]) -> Iterator[None]:
 
 
 async def register_client(url: str) -> uuid.UUID:
-    container = build_container(Settings(storage="postgres", database_url=url))
+    container = Container(settings=Settings(storage="postgres", database_url=url))
     try:
-        registered = await container.register_client()(
+        handlers = await resolved(container.handlers())
+        registered = await handlers.register_client(
             RegisterClient(actor=Principal.operator(), name=f"bench-{uuid.uuid4().hex[:8]}")
         )
         return registered.client.id
     finally:
-        await close(container)
+        await shut_down(container)
 
 
 async def main(args: argparse.Namespace) -> None:

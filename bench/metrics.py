@@ -19,7 +19,7 @@ from tracking.adapters.postgres.metrics import _AGGREGATE_WINDOW
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.calculate_metrics import CalculateMetrics
 from tracking.application.principal import Principal
-from tracking.bootstrap import build_container, close
+from tracking.bootstrap import Container, resolved, shut_down
 from tracking.settings import Settings
 
 WINDOW_START = datetime(2026, 1, 1, 4, 0, tzinfo=UTC)
@@ -73,16 +73,17 @@ async def by_command(url: str) -> tuple[float, int, int]:
     connection = await asyncpg.connect(url)
     await connection.execute("UPDATE metric_windows SET stale = true")
     await connection.close()
-    container = build_container(Settings(storage="postgres", database_url=url))
+    container = Container(settings=Settings(storage="postgres", database_url=url))
     command = CalculateMetrics(
         actor=Principal.operator(),
         since=WINDOW_START,
         now=WINDOW_START + timedelta(hours=5),
     )
+    handlers = await resolved(container.handlers())
     started = time.perf_counter()
-    run = await container.calculate_metrics()(command)
+    run = await handlers.calculate_metrics(command)
     elapsed = time.perf_counter() - started
-    await close(container)
+    await shut_down(container)
     (window,) = run.computed
     return elapsed, window.users, window.events
 

@@ -26,8 +26,7 @@ import httpx
 
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
-from tracking.adapters.postgres.read_models import list_events_sql
-from tracking.adapters.postgres.unit_of_work import INSERT_EVENTS
+from tracking.adapters.postgres.events import INSERT_EVENTS, list_events_sql
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.views import EventCriteria
 

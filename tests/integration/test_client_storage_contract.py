@@ -98,3 +98,17 @@ async def test_clients_are_listed_oldest_first_without_keys(storage: Storage) ->
     assert [v.id for v in views] == [earlier.id, later.id]
     assert views[0].api_key_prefix == key.display_prefix
     assert not hasattr(views[0], "api_key_hash")
+
+
+async def test_of_several_clients_only_those_that_exist_and_are_active_are_active(
+    storage: Storage,
+) -> None:
+    shop, _ = client(f"shop-{uuid4()}")
+    retired, _ = client(f"retired-{uuid4()}")
+    await save(storage, shop, retired.deactivated())
+    stranger = uuid4()
+
+    active = await storage.clients.active_among([shop.id, retired.id, stranger, shop.id])
+
+    assert active == {shop.id}
+    assert await storage.clients.active_among([]) == set()

@@ -6,7 +6,7 @@ import pytest
 
 from tests.integration.http_helpers import PROBLEM, Http, Tenant, assert_problem, event
 from tracking.adapters.memory.unit_of_work import InMemoryEventRepository
-from tracking.adapters.postgres.unit_of_work import PostgresEventRepository
+from tracking.adapters.postgres.events import PostgresEventRepository
 from tracking.application.ports import EventKey
 from tracking.application.queries.list_events import ListEvents, ListEventsHandler
 from tracking.domain.events import Event

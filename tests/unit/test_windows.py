@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracking.domain.errors import RuleViolation
-from tracking.domain.windows import Window, WindowSize, due_windows
+from tracking.domain.windows import Window, WindowSize, due_windows, late_windows
 
 FOUR = WindowSize(4)
 DAY = datetime(2025, 10, 23, tzinfo=UTC)
@@ -123,3 +123,33 @@ def test_every_instant_lies_in_its_window_and_the_window_is_aligned_to_midnight(
     midnight = utc_start.replace(hour=0, minute=0, second=0, microsecond=0)
     assert (utc_start - midnight) % timedelta(hours=hours) == timedelta(0)
     assert window.end - window.start == timedelta(hours=hours)
+
+
+# Late events
+
+
+def test_an_event_of_a_window_closed_before_the_commit_is_late() -> None:
+    assert late_windows(FOUR, [at(3, 59, 59, 999_999)], now=at(4)) == {FOUR.window_of(at(0))}
+
+
+def test_an_event_of_the_open_window_is_never_late() -> None:
+    assert late_windows(FOUR, [at(4), at(7, 59)], now=at(7, 59, 59)) == set()
+
+
+def test_late_events_name_each_closed_window_once() -> None:
+    times = [at(1), at(2), at(5), at(9), at(13)]
+
+    assert late_windows(FOUR, times, now=at(12, 30)) == {
+        FOUR.window_of(at(0)),
+        FOUR.window_of(at(4)),
+        FOUR.window_of(at(8)),
+    }
+
+
+@given(instants, instants)
+def test_an_event_is_late_exactly_when_its_window_ended_by_the_commit(
+    occurred: datetime, now: datetime
+) -> None:
+    window = FOUR.window_of(occurred)
+
+    assert (late_windows(FOUR, [occurred], now) == {window}) == window.is_closed(now)

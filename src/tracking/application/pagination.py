@@ -2,14 +2,21 @@
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 import msgspec
 
+from tracking.application.errors import Forbidden
+from tracking.application.principal import Principal
 from tracking.application.views import Order
 from tracking.domain.errors import FieldError, InvalidInput
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+"""Rows per page of every listing: at most, and when the caller does not say."""
 
 _Position = tuple[str, Annotated[datetime, msgspec.Meta(tz=True)], str]
 
@@ -87,3 +94,24 @@ def _invalid(message: str) -> InvalidInput:
     return InvalidInput(
         "invalid_cursor", f"cursor {message}", errors=[FieldError(field="cursor", message=message)]
     )
+
+
+def tenant_of(actor: Principal, client_id: UUID | None, what: str) -> UUID:
+    """Whose rows a listing reads: the caller's own or, for an admin, the client it names."""
+    chosen = client_id or actor.client_id
+    if not actor.may_act_for(chosen):
+        raise Forbidden("forbidden_client", f"a client may list only its own {what}")
+    return chosen
+
+
+Row = TypeVar("Row")
+
+
+def page_of(
+    rows: list[Row], limit: int, cursor_after: Callable[[Row], str]
+) -> tuple[list[Row], str | None]:
+    """The page of at most `limit` rows from `limit + 1` read: the extra one only tells that
+    another page follows, which starts after the last row shown."""
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], cursor_after(rows[limit - 1])

@@ -23,13 +23,12 @@ from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemo
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.adapters.postgres import migrations
-from tracking.adapters.postgres.metrics import PostgresMetricsReadModel, PostgresMetricsStore
+from tracking.adapters.postgres.clients import PostgresClientReadModel
+from tracking.adapters.postgres.database import PostgresCheck
+from tracking.adapters.postgres.events import PostgresEventReadModel
+from tracking.adapters.postgres.metrics import PostgresMetricsStore
+from tracking.adapters.postgres.metrics_reads import PostgresMetricsReadModel
 from tracking.adapters.postgres.principal_cache import PrincipalCache
-from tracking.adapters.postgres.read_models import (
-    PostgresCheck,
-    PostgresClientReadModel,
-    PostgresEventReadModel,
-)
 from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler

@@ -146,3 +146,14 @@ async def wait_until_reachable(url: str, *, retries: int, connect_timeout: float
         else:
             await connection.close()
             return
+
+
+class PostgresCheck:
+    name = "database"
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def check(self) -> None:
+        async with driver_connection(self._engine) as connection:
+            await connection.fetchval("SELECT 1")

@@ -4,15 +4,11 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.database import driver_connection
-from tracking.adapters.postgres.statements import Parameters
-from tracking.application.ports import ComputedWindow, MetricsReadModel, MetricsStore
-from tracking.application.views import MetricCriteria, UserMetricView, WindowView
+from tracking.application.ports import ComputedWindow, MetricsStore
 from tracking.domain.windows import Window, WindowSize
 
 RUN_LOCK = 7_311_805_926_001  # pg advisory lock key: "one metrics run at a time"
@@ -53,12 +49,6 @@ SET stale = false, computed_at = $3, kind = $4, users = $5, events = $6, duratio
     computations = computations + 1
 WHERE window_hours = $1 AND window_start = $2
 """
-MARK_STALE = """
-INSERT INTO metric_windows (window_hours, window_start, window_end, stale, computations)
-SELECT $1::int, starts.s, starts.s + make_interval(hours => $1::int), true, 0
-FROM unnest($2::timestamptz[]) AS starts(s)
-ON CONFLICT (window_hours, window_start) DO UPDATE SET stale = true
-"""
 _UNSETTLED = """
 SELECT s FROM unnest($2::timestamptz[]) AS starts(s)
 WHERE NOT EXISTS (
@@ -89,11 +79,7 @@ class PostgresMetricsStore(MetricsStore):
                 await connection.execute("SELECT pg_advisory_unlock($1)", RUN_LOCK)
 
     async def oldest_event_at(self) -> datetime | None:
-        async with driver_connection(self._engine) as connection:
-            oldest: datetime | None = await connection.fetchval(
-                "SELECT min(occurred_at) FROM events"
-            )
-        return oldest
+        return await oldest_event_at(self._engine)
 
     async def unsettled(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
         async with driver_connection(self._engine) as connection:
@@ -124,85 +110,7 @@ class PostgresMetricsStore(MetricsStore):
         )
 
 
-_METRIC_COLUMNS = (
-    "user_id, window_start, window_end, event_count, distinct_actions, action_counts::text, "
-    "first_event_at, last_event_at, computed_at"
-)
-
-
-def list_metrics_sql(criteria: MetricCriteria) -> tuple[str, list[Any]]:
-    conditions = ["client_id = $1", "window_hours = $2"]
-    parameter = Parameters(criteria.client_id, criteria.window_hours)
-
-    if criteria.user_id is not None:
-        conditions.append(f"user_id = {parameter(criteria.user_id)}")
-    if criteria.starts_from is not None:
-        conditions.append(f"window_start >= {parameter(criteria.starts_from)}")
-    if criteria.starts_till is not None:
-        conditions.append(f"window_start < {parameter(criteria.starts_till)}")
-    if criteria.after is not None:
-        at, user_id = criteria.after
-        conditions.append(f"(window_start, user_id) > ({parameter(at)}, {parameter(user_id)})")
-    # Fixed fragments only: every value is a parameter.
-    sql = (
-        f"SELECT {_METRIC_COLUMNS} FROM user_activity_metrics "  # noqa: S608
-        f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY window_start, user_id LIMIT {parameter(criteria.limit)}"
-    )
-    return sql, parameter.values
-
-
-_WINDOWS = """
-SELECT window_start, window_end, stale, computed_at, kind, users, events, duration_ms,
-       computations
-FROM metric_windows
-WHERE window_hours = $1 AND window_start >= $2 AND window_start < $3
-ORDER BY window_start
-"""
-
-
-class PostgresMetricsReadModel(MetricsReadModel):
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def list_metrics(self, criteria: MetricCriteria) -> list[UserMetricView]:
-        sql, values = list_metrics_sql(criteria)
-        async with driver_connection(self._engine) as connection:
-            rows = await connection.fetch(sql, *values)
-        return [
-            UserMetricView(
-                user_id=row[0],
-                window_start=row[1],
-                window_end=row[2],
-                event_count=row[3],
-                distinct_actions=row[4],
-                action_counts=msgspec.json.decode(row[5]),
-                first_event_at=row[6],
-                last_event_at=row[7],
-                computed_at=row[8],
-            )
-            for row in rows
-        ]
-
-    async def oldest_event_at(self) -> datetime | None:
-        return await PostgresMetricsStore(self._engine).oldest_event_at()
-
-    async def list_windows(
-        self, size: WindowSize, starts_from: datetime, starts_till: datetime
-    ) -> list[WindowView]:
-        async with driver_connection(self._engine) as connection:
-            rows = await connection.fetch(_WINDOWS, size.hours, starts_from, starts_till)
-        return [
-            WindowView(
-                start=row["window_start"],
-                end=row["window_end"],
-                stale=row["stale"],
-                computed_at=row["computed_at"],
-                kind=row["kind"],
-                users=row["users"],
-                events=row["events"],
-                duration_ms=row["duration_ms"],
-                computations=row["computations"],
-            )
-            for row in rows
-        ]
+async def oldest_event_at(engine: AsyncEngine) -> datetime | None:
+    async with driver_connection(engine) as connection:
+        oldest: datetime | None = await connection.fetchval("SELECT min(occurred_at) FROM events")
+    return oldest

@@ -5,14 +5,18 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.errors import Forbidden
-from tracking.application.pagination import check_listing, decode_cursor, encode_cursor
+from tracking.application.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    check_listing,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+    tenant_of,
+)
 from tracking.application.ports import EventReadModel
 from tracking.application.principal import Principal
 from tracking.application.views import EventCriteria, EventView, Order
-
-MAX_LIMIT = 1000
-DEFAULT_LIMIT = 100
 
 
 class ListEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -41,9 +45,7 @@ class ListEventsHandler:
         self._events = events
 
     async def __call__(self, query: ListEvents) -> EventPage:
-        client_id = query.client_id or query.actor.client_id
-        if not query.actor.may_act_for(client_id):
-            raise Forbidden("forbidden_client", "a client may list only its own events")
+        client_id = tenant_of(query.actor, query.client_id, "events")
         check_listing(
             query.limit,
             MAX_LIMIT,
@@ -63,9 +65,9 @@ class ListEventsHandler:
             after=after,
             limit=query.limit + 1,
         )
-        events = await self._events.list_events(criteria)
-        if len(events) <= query.limit:
-            return EventPage(events=events, next_cursor=None)
-        last = events[query.limit - 1]
-        cursor = encode_cursor(query.order, last.occurred_at, last.id)
-        return EventPage(events=events[: query.limit], next_cursor=cursor)
+        events, cursor = page_of(
+            await self._events.list_events(criteria),
+            query.limit,
+            lambda last: encode_cursor(query.order, last.occurred_at, last.id),
+        )
+        return EventPage(events=events, next_cursor=cursor)

@@ -5,15 +5,20 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.errors import Forbidden
-from tracking.application.pagination import check_listing, decode_position, encode_position
+from tracking.application.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    check_listing,
+    decode_position,
+    encode_position,
+    page_of,
+    tenant_of,
+)
 from tracking.application.ports import MetricsReadModel
 from tracking.application.principal import Principal
 from tracking.application.views import MetricCriteria, UserMetricView
 from tracking.domain.windows import WindowSize
 
-MAX_LIMIT = 1000
-DEFAULT_LIMIT = 100
 _CURSOR_TAG = "metrics"
 
 
@@ -41,9 +46,7 @@ class ListMetricsHandler:
         self._size = size
 
     async def __call__(self, query: ListMetrics) -> MetricsPage:
-        client_id = query.client_id or query.actor.client_id
-        if not query.actor.may_act_for(client_id):
-            raise Forbidden("forbidden_client", "a client may list only its own metrics")
+        client_id = tenant_of(query.actor, query.client_id, "metrics")
         check_listing(
             query.limit, MAX_LIMIT, query.starts_from, query.starts_till, user_id=query.user_id
         )
@@ -59,8 +62,9 @@ class ListMetricsHandler:
                 limit=query.limit + 1,
             )
         )
-        if len(rows) <= query.limit:
-            return MetricsPage(metrics=rows, next_cursor=None)
-        last = rows[query.limit - 1]
-        cursor = encode_position(_CURSOR_TAG, last.window_start, last.user_id)
-        return MetricsPage(metrics=rows[: query.limit], next_cursor=cursor)
+        metrics, cursor = page_of(
+            rows,
+            query.limit,
+            lambda last: encode_position(_CURSOR_TAG, last.window_start, last.user_id),
+        )
+        return MetricsPage(metrics=metrics, next_cursor=cursor)

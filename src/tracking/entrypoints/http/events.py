@@ -1,28 +1,27 @@
 """Event routes: record one, record a batch, list them back."""
 
-from datetime import datetime
-from typing import Annotated
-from uuid import UUID
-
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody
 
 from tracking.application.commands.record_events import RecordEvents, Rejected
 from tracking.application.handlers import Handlers
-from tracking.application.queries.list_events import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    EventPage,
-    ListEvents,
-    ListEventsHandler,
-)
+from tracking.application.queries.list_events import EventPage, ListEvents, ListEventsHandler
 from tracking.application.views import Order
 from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.batch import DecodedBatch, new_event
 from tracking.entrypoints.http.body import JsonBody
+from tracking.entrypoints.http.listing import (
+    DEFAULT_LIMIT,
+    ClientId,
+    Cursor,
+    From,
+    Limit,
+    Till,
+    UserId,
+)
 from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import (
     BatchRecorded,
@@ -134,20 +133,14 @@ class EventController(Controller):
         *,
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
-        user_id: FromQuery[str | None] = None,
+        user_id: UserId = None,
         action: FromQuery[str | None] = None,
-        occurred_from: Annotated[
-            datetime | None, QueryParameter(name="from", description="Inclusive, RFC 3339.")
-        ] = None,
-        occurred_till: Annotated[
-            datetime | None, QueryParameter(name="till", description="Exclusive, RFC 3339.")
-        ] = None,
+        occurred_from: From = None,
+        occurred_till: Till = None,
         order: FromQuery[Order] = Order.NEWEST_FIRST,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[
-            str | None, QueryParameter(description="`next_cursor` of the previous page.")
-        ] = None,
-        client_id: Annotated[UUID | None, QueryParameter(description="Admins only.")] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        client_id: ClientId = None,
     ) -> EventPage:
         query = ListEvents(
             actor=request.user,

@@ -1,14 +1,12 @@
 """Metrics routes: run the calculation, read per-user metrics, read the run log."""
 
 from datetime import datetime
-from typing import Annotated, Literal
-from uuid import UUID
+from typing import Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, QueryParameter
 
 from tracking.application.commands.calculate_metrics import (
     CalculateMetrics,
@@ -19,15 +17,18 @@ from tracking.application.queries.list_metric_windows import (
     ListMetricWindows,
     ListMetricWindowsHandler,
 )
-from tracking.application.queries.list_metrics import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    ListMetrics,
-    ListMetricsHandler,
-    MetricsPage,
-)
+from tracking.application.queries.list_metrics import ListMetrics, ListMetricsHandler, MetricsPage
 from tracking.application.views import WindowView
 from tracking.entrypoints.http.auth import AuthenticatedRequest
+from tracking.entrypoints.http.listing import (
+    DEFAULT_LIMIT,
+    ClientId,
+    Cursor,
+    From,
+    Limit,
+    Till,
+    UserId,
+)
 from tracking.entrypoints.http.openapi import documented
 
 
@@ -97,16 +98,12 @@ class MetricsController(Controller):
         *,
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
-        user_id: FromQuery[str | None] = None,
-        starts_from: Annotated[
-            datetime | None, QueryParameter(name="from", description="Window start, inclusive.")
-        ] = None,
-        starts_till: Annotated[
-            datetime | None, QueryParameter(name="till", description="Window start, exclusive.")
-        ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, QueryParameter(description="`next_cursor`.")] = None,
-        client_id: Annotated[UUID | None, QueryParameter(description="Admins only.")] = None,
+        user_id: UserId = None,
+        starts_from: From = None,
+        starts_till: Till = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        client_id: ClientId = None,
     ) -> MetricsPage:
         query = ListMetrics(
             actor=request.user,
@@ -130,8 +127,8 @@ class MetricsController(Controller):
         *,
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
-        starts_from: Annotated[datetime | None, QueryParameter(name="from")] = None,
-        starts_till: Annotated[datetime | None, QueryParameter(name="till")] = None,
+        starts_from: From = None,
+        starts_till: Till = None,
     ) -> WindowsOut:
         query = ListMetricWindows(
             actor=request.user, starts_from=starts_from, starts_till=starts_till
