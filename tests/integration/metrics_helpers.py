@@ -107,7 +107,13 @@ async def metrics_of(
 
 
 def starts(run: MetricsRun) -> list[datetime]:
+    """The windows with events the run computed."""
     return [computed.window.start for computed in run.computed]
+
+
+def computed_starts(log: dict[datetime, WindowView]) -> list[datetime]:
+    """Every window the run log says was computed, with events or empty."""
+    return sorted(start for start, window in log.items() if window.computed_at is not None)
 
 
 def by_window(rows: list[UserMetricView]) -> dict[tuple[datetime, str], UserMetricView]:

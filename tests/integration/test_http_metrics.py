@@ -37,8 +37,8 @@ async def test_a_run_answers_each_window_it_computed_oldest_first(
 
     assert run["pending"] == 0
     starts = [w["start"] for w in run["windows"]]
-    assert starts[:3] == [stamp(yesterday(h)) for h in (4, 8, 12)]
-    assert sorted(starts) == starts
+    assert starts == [stamp(yesterday(h)) for h in (4, 8)]  # the windows with events
+    assert run["empty"] > 0  # the due windows after them, yesterday's 12:00 on
     first, second = run["windows"][:2]
     assert first == {
         "start": stamp(yesterday(4)),

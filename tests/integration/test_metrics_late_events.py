@@ -63,7 +63,7 @@ async def test_a_late_duplicate_of_a_stored_event_marks_nothing_stale(
     assert resent.count("duplicate") == 1
     assert not (await metrics.windows())[hour(4)].stale
     run = await metrics.run()
-    assert starts(run) == [hour(8)]  # only the window that has become due since
+    assert (starts(run), run.empty) == ([], 1)  # only the window that has become due since
     assert [r.event_count for r in await metrics.rows(client)] == [1]
 
 
@@ -123,7 +123,8 @@ async def test_late_events_in_one_batch_make_each_of_their_windows_stale(
     client = uuid4()
     await metrics.record_on_time(client, hour(1))
     metrics.clock.current = due_after(hour(16))
-    assert len((await metrics.run()).computed) == 5
+    first = await metrics.run()
+    assert (len(first.computed), first.empty) == (1, 4)
     metrics.clock.current = hour(21)
 
     await metrics.record(
@@ -150,10 +151,39 @@ async def test_a_late_event_older_than_the_backfill_is_still_counted(
     now = hour(24 * 60 + 1)
     await metrics.record_on_time(client, now - timedelta(days=40))
     metrics.clock.current = now
-    assert len((await metrics.run()).computed) == 30 * 6  # the backfill, and no further
+    first = await metrics.run()
+    assert len(first.computed) + first.empty == 30 * 6  # the backfill, and no further
 
     await metrics.record(client, NewEvent(user_id="old", action="view", occurred_at=hour(1)))
 
     run = await metrics.run()
     assert starts(run) == [WindowSize(4).window_of(hour(1)).start]
     assert [r.user_id for r in await metrics.rows(client, starts_till=hour(4))] == ["old"]
+
+
+async def test_a_recomputation_rewrites_only_the_rows_a_late_event_changed(
+    container: Container,
+) -> None:
+    metrics = await metrics_of(container)
+    client = uuid4()
+    for user in ("u1", "u2", "u3"):
+        await metrics.record_on_time(client, hour(5), user_id=user)
+    metrics.clock.current = due_after(hour(4))
+    await metrics.run()
+    first_run_at = metrics.clock.now()
+    metrics.clock.current = hour(13)
+    late = NewEvent(user_id="u2", action="buy", occurred_at=hour(6))
+    newcomer = NewEvent(user_id="u4", action="view", occurred_at=hour(7))
+    await metrics.record(client, late, newcomer)
+
+    run = await metrics.run()
+
+    assert [(c.recomputed, c.users, c.events) for c in run.computed] == [(True, 4, 5)]
+    rows = {row.user_id: row for row in await metrics.rows(client)}
+    assert {user: row.computed_at for user, row in rows.items()} == {
+        "u1": first_run_at,
+        "u2": hour(13),
+        "u3": first_run_at,
+        "u4": hour(13),
+    }
+    assert (rows["u2"].event_count, rows["u2"].action_counts) == (2, {"view": 1, "buy": 1})

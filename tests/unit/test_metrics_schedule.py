@@ -29,24 +29,31 @@ class Stop(Exception):
     pass
 
 
-def seeded(at: datetime) -> InMemoryStore:
+def seeded(*times: datetime) -> InMemoryStore:
     store = InMemoryStore()
     client_id = uuid4()
-    event = Event(
-        id=uuid4(),
-        client_id=client_id,
-        user_id="u",
-        action="a",
-        occurred_at=at,
-        received_at=at,
-        metadata="{}",
-    )
-    store.events[client_id] = {event.id: event}
+    events = [
+        Event(
+            id=uuid4(),
+            client_id=client_id,
+            user_id="u",
+            action="a",
+            occurred_at=at,
+            received_at=at,
+            metadata="{}",
+        )
+        for at in times
+    ]
+    store.events[client_id] = {event.id: event for event in events}
     return store
 
 
 async def test_it_catches_up_at_start_then_runs_after_each_window_is_due() -> None:
-    store, clock = seeded(datetime(2026, 2, 28, 20, 30, tzinfo=UTC)), FixedClock(START)
+    at_20, at_00 = (
+        datetime(2026, 2, 28, 20, 30, tzinfo=UTC),
+        datetime(2026, 3, 1, 0, 30, tzinfo=UTC),
+    )
+    store, clock = seeded(at_20, at_00), FixedClock(START)
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:

@@ -183,9 +183,19 @@ class MetricsStore(Protocol):
         not, marked stale since its last computation. Oldest first."""
         ...
 
+    async def occupied(self, size: WindowSize, starts: Sequence[datetime]) -> set[datetime]:
+        """Of these windows, those that hold at least one event."""
+        ...
+
     async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
-        """Replaces the window's rows with a fresh aggregation, logs it and clears its stale
+        """Makes the window's rows those of a fresh aggregation, logs it and clears its stale
         mark, in one transaction."""
+        ...
+
+    async def record_empty(self, windows: Sequence[Window], computed_at: datetime) -> list[Window]:
+        """Logs these windows as computed with no rows (removing any they had) and clears
+        their stale marks, in one transaction. Returns those that hold an event after all
+        (one stored since `occupied` answered): they are left as they were, to be computed."""
         ...
 
 

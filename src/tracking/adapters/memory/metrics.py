@@ -35,32 +35,61 @@ class InMemoryMetricsStore(MetricsStore):
         stale = {s for s, w in logged.items() if w.stale}
         return sorted(never | stale)
 
+    async def occupied(self, size: WindowSize, starts: Sequence[datetime]) -> set[datetime]:
+        wanted = set(starts)
+        return {
+            start
+            for events in self._store.events.values()
+            for event in events.values()
+            if (start := size.window_of(event.occurred_at).start) in wanted
+        }
+
+    async def record_empty(self, windows: Sequence[Window], computed_at: datetime) -> list[Window]:
+        # The store's write lock, as a transaction would: no insert lands half-way.
+        async with self._store.lock:
+            filled = []
+            for window in windows:
+                if await self.occupied(window.size, [window.start]):
+                    filled.append(window)
+                    continue
+                key = (window.size.hours, window.start)
+                self._store.metrics.pop(key, None)
+                self._log(window, computed_at, users=0, events=0, duration_ms=0.0)
+            return filled
+
     async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
         # The store's write lock, as a transaction would: no insert lands half-way.
         async with self._store.lock:
             started = time.perf_counter()
             key = (window.size.hours, window.start)
-            rows = _aggregate(self._store, window, computed_at)
-            self._store.metrics[key] = rows
-            logged = self._store.windows.get(key)
-            recomputed = logged is not None and logged.computed_at is not None
-            self._store.windows[key] = WindowView(
-                start=window.start,
-                end=window.end,
-                stale=False,
-                computed_at=computed_at,
-                kind="recomputed" if recomputed else "computed",
-                users=len(rows),
-                events=sum(r.event_count for r in rows.values()),
-                duration_ms=(time.perf_counter() - started) * 1000,
-                computations=(logged.computations if logged else 0) + 1,
+            rows = _kept_unchanged(
+                self._store.metrics.get(key, {}), _aggregate(self._store, window, computed_at)
             )
-        return ComputedWindow(
-            window=window,
-            users=len(rows),
-            events=sum(r.event_count for r in rows.values()),
-            recomputed=recomputed,
+            self._store.metrics[key] = rows
+            events = sum(r.event_count for r in rows.values())
+            duration_ms = (time.perf_counter() - started) * 1000
+            recomputed = self._log(window, computed_at, len(rows), events, duration_ms)
+        return ComputedWindow(window=window, users=len(rows), events=events, recomputed=recomputed)
+
+    def _log(
+        self, window: Window, computed_at: datetime, users: int, events: int, duration_ms: float
+    ) -> bool:
+        """Logs a computation of the window; says whether it was computed before."""
+        key = (window.size.hours, window.start)
+        logged = self._store.windows.get(key)
+        recomputed = logged is not None and logged.computed_at is not None
+        self._store.windows[key] = WindowView(
+            start=window.start,
+            end=window.end,
+            stale=False,
+            computed_at=computed_at,
+            kind="recomputed" if recomputed else "computed",
+            users=users,
+            events=events,
+            duration_ms=duration_ms,
+            computations=(logged.computations if logged else 0) + 1,
         )
+        return recomputed
 
 
 def _aggregate(
@@ -81,6 +110,20 @@ def _aggregate(
         )
         for key, activity in user_activity(window, events).items()
     }
+
+
+def _kept_unchanged(
+    old: dict[tuple[UUID, str], UserMetricView], new: dict[tuple[UUID, str], UserMetricView]
+) -> dict[tuple[UUID, str], UserMetricView]:
+    """A row whose figures did not change is kept as it was, its computed_at included."""
+    return {
+        key: old[key] if key in old and _figures(old[key]) == _figures(row) else row
+        for key, row in new.items()
+    }
+
+
+def _figures(row: UserMetricView) -> tuple[object, ...]:
+    return (row.event_count, row.action_counts, row.first_event_at, row.last_event_at)
 
 
 class InMemoryMetricsReadModel(MetricsReadModel):

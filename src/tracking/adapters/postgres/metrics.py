@@ -22,32 +22,79 @@ VALUES ($1, $2, $3, false, 0)
 ON CONFLICT (window_hours, window_start) DO UPDATE SET window_end = EXCLUDED.window_end
 RETURNING computed_at
 """
-_CLEAR_WINDOW = "DELETE FROM user_activity_metrics WHERE window_hours = $1 AND window_start = $2"
-_AGGREGATE_WINDOW = """
+# The window's rows made equal to a fresh aggregation, writing only what differs: a row whose
+# figures changed is updated, a new user's row inserted, a row of a user with no events left
+# deleted; an unchanged row (most of them, when a late event recomputes a window) is left as it
+# is, computed_at included. Every part reads one snapshot, so the DELETE never sees the
+# INSERT's rows.
+_REPLACE_WINDOW = """
 WITH per_action AS (
     SELECT client_id, user_id, action, count(*) AS n,
            min(occurred_at) AS first_at, max(occurred_at) AS last_at
     FROM events
     WHERE occurred_at >= $2 AND occurred_at < $3
     GROUP BY client_id, user_id, action
-), inserted AS (
-    INSERT INTO user_activity_metrics (
+), fresh AS (
+    SELECT client_id, user_id, sum(n)::int AS event_count, count(*)::int AS distinct_actions,
+           jsonb_object_agg(action, n) AS action_counts, min(first_at) AS first_event_at,
+           max(last_at) AS last_event_at
+    FROM per_action
+    GROUP BY client_id, user_id
+), written AS (
+    INSERT INTO user_activity_metrics AS m (
         client_id, window_hours, window_start, user_id, window_end, event_count,
         distinct_actions, action_counts, first_event_at, last_event_at, computed_at
     )
-    SELECT client_id, $1, $2, user_id, $3, sum(n)::int, count(*),
-           jsonb_object_agg(action, n), min(first_at), max(last_at), $4
-    FROM per_action
-    GROUP BY client_id, user_id
-    RETURNING event_count
+    SELECT client_id, $1, $2, user_id, $3, event_count, distinct_actions, action_counts,
+           first_event_at, last_event_at, $4
+    FROM fresh
+    ON CONFLICT (client_id, window_hours, window_start, user_id) DO UPDATE
+    SET event_count = EXCLUDED.event_count, distinct_actions = EXCLUDED.distinct_actions,
+        action_counts = EXCLUDED.action_counts, first_event_at = EXCLUDED.first_event_at,
+        last_event_at = EXCLUDED.last_event_at, computed_at = EXCLUDED.computed_at
+    WHERE (m.event_count, m.action_counts, m.first_event_at, m.last_event_at)
+        IS DISTINCT FROM (EXCLUDED.event_count, EXCLUDED.action_counts,
+                          EXCLUDED.first_event_at, EXCLUDED.last_event_at)
+), removed AS (
+    DELETE FROM user_activity_metrics m
+    WHERE m.window_hours = $1 AND m.window_start = $2
+      AND NOT EXISTS (
+          SELECT 1 FROM fresh f WHERE f.client_id = m.client_id AND f.user_id = m.user_id
+      )
 )
-SELECT count(*) AS users, coalesce(sum(event_count), 0)::bigint AS events FROM inserted
+SELECT count(*) AS users, coalesce(sum(event_count), 0)::bigint AS events FROM fresh
 """
 _LOG_WINDOW = """
 UPDATE metric_windows
 SET stale = false, computed_at = $3, kind = $4, users = $5, events = $6, duration_ms = $7,
     computations = computations + 1
 WHERE window_hours = $1 AND window_start = $2
+"""
+_OCCUPIED = """
+SELECT s FROM unnest($2::timestamptz[]) AS starts(s)
+WHERE EXISTS (
+    SELECT 1 FROM events
+    WHERE occurred_at >= s AND occurred_at < s + make_interval(hours => $1::int)
+)
+"""
+# Empty windows, all in one transaction: their log rows locked first (as a computation locks
+# its window's), then, in a later snapshot, those that hold an event after all set aside.
+_LOCK_WINDOWS = """
+INSERT INTO metric_windows (window_hours, window_start, window_end, stale, computations)
+SELECT $1::int, s, s + make_interval(hours => $1::int), false, 0
+FROM unnest($2::timestamptz[]) AS starts(s)
+ORDER BY s
+ON CONFLICT (window_hours, window_start) DO UPDATE SET window_end = EXCLUDED.window_end
+"""
+_CLEAR_WINDOWS = """
+DELETE FROM user_activity_metrics WHERE window_hours = $1 AND window_start = ANY($2::timestamptz[])
+"""
+_LOG_EMPTY = """
+UPDATE metric_windows
+SET stale = false, computed_at = $3,
+    kind = CASE WHEN computed_at IS NULL THEN 'computed' ELSE 'recomputed' END,
+    users = 0, events = 0, duration_ms = $4, computations = computations + 1
+WHERE window_hours = $1 AND window_start = ANY($2::timestamptz[])
 """
 _UNSETTLED = """
 SELECT s FROM unnest($2::timestamptz[]) AS starts(s)
@@ -86,6 +133,29 @@ class PostgresMetricsStore(MetricsStore):
             rows = await connection.fetch(_UNSETTLED, size.hours, list(starts))
         return [row[0] for row in rows]
 
+    async def occupied(self, size: WindowSize, starts: Sequence[datetime]) -> set[datetime]:
+        async with driver_connection(self._engine) as connection:
+            rows = await connection.fetch(_OCCUPIED, size.hours, list(starts))
+        return {row[0] for row in rows}
+
+    async def record_empty(self, windows: Sequence[Window], computed_at: datetime) -> list[Window]:
+        by_size: dict[WindowSize, list[datetime]] = {}
+        for window in windows:
+            by_size.setdefault(window.size, []).append(window.start)
+        filled = []
+        async with driver_connection(self._engine) as connection, connection.transaction():
+            await connection.execute("SET LOCAL statement_timeout = 0")
+            for size, starts in by_size.items():
+                started = time.perf_counter()
+                await connection.execute(_LOCK_WINDOWS, size.hours, starts)
+                now_occupied = {r[0] for r in await connection.fetch(_OCCUPIED, size.hours, starts)}
+                empty = [start for start in starts if start not in now_occupied]
+                await connection.execute(_CLEAR_WINDOWS, size.hours, empty)
+                each_ms = (time.perf_counter() - started) * 1000 / max(1, len(empty))
+                await connection.execute(_LOG_EMPTY, size.hours, empty, computed_at, each_ms)
+                filled += [Window(start=s, size=size) for s in sorted(now_occupied)]
+        return filled
+
     async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
         hours, start, end = window.size.hours, window.start, window.end
         async with driver_connection(self._engine) as connection, connection.transaction():
@@ -94,8 +164,7 @@ class PostgresMetricsStore(MetricsStore):
             await connection.execute("SET LOCAL statement_timeout = 0")
             started = time.perf_counter()
             previous = await connection.fetchval(_LOCK_WINDOW, hours, start, end)
-            await connection.execute(_CLEAR_WINDOW, hours, start)
-            totals = await connection.fetchrow(_AGGREGATE_WINDOW, hours, start, end, computed_at)
+            totals = await connection.fetchrow(_REPLACE_WINDOW, hours, start, end, computed_at)
             kind = "computed" if previous is None else "recomputed"
             duration_ms = (time.perf_counter() - started) * 1000
             await connection.execute(

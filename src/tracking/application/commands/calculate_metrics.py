@@ -23,7 +23,10 @@ class CalculateMetrics(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 class MetricsRun(msgspec.Struct, frozen=True, kw_only=True):
     already_running: bool = False
     computed: list[ComputedWindow] = msgspec.field(default_factory=list)
+    """Windows with events, computed one by one."""
     planned: list[Window] = msgspec.field(default_factory=list)
+    empty: int = 0
+    """Windows without a single event, recorded (or, in a dry run, to record) all at once."""
     pending: int = 0
 
 
@@ -33,9 +36,11 @@ Progress = Callable[[ComputedWindow, int, int], None]
 class CalculateMetricsHandler:
     """Windows are fixed by the clock, never by the trigger's timing: a run computes, oldest
     first, every due window (closed for longer than the grace period) that was never computed
-    or was marked stale by a late event, at most `max_windows` of them; `pending` says how
-    many are left. The first run starts at the oldest event's window, at most `backfill` ago
-    unless `since` says otherwise. Only one run at a time: another gets `already_running`."""
+    or was marked stale by a late event, at most `max_windows` of those that hold events;
+    `pending` says how many are left. Due windows without a single event are recorded all at
+    once, however many (a backfill over a quiet month finishes in one run). The first run
+    starts at the oldest event's window, at most `backfill` ago unless `since` says
+    otherwise. Only one run at a time: another gets `already_running`."""
 
     def __init__(self, store: MetricsStore, clock: Clock, policy: MetricsPolicy) -> None:
         self._store = store
@@ -53,16 +58,23 @@ class CalculateMetricsHandler:
             if not acquired:
                 return MetricsRun(already_running=True)
             todo = await self._todo(now, command.since)
-            batch = todo[: self._policy.max_windows]
-            pending = len(todo) - len(batch)
+            starts = [window.start for window in todo]
+            occupied = await self._store.occupied(self._policy.size, starts) if todo else set()
+            busy = [window for window in todo if window.start in occupied]
+            empty = [window for window in todo if window.start not in occupied]
+            batch = busy[: self._policy.max_windows]
+            pending = len(busy) - len(batch)
             if command.dry_run:
-                return MetricsRun(planned=batch, pending=pending)
+                return MetricsRun(planned=batch, empty=len(empty), pending=pending)
+            filled = await self._store.record_empty(empty, self._clock.now()) if empty else []
             computed = []
             for window in batch:
                 computed.append(await self._store.compute(window, self._clock.now()))
                 if progress is not None:
                     progress(computed[-1], len(computed), len(batch))
-            return MetricsRun(computed=computed, pending=pending)
+            return MetricsRun(
+                computed=computed, empty=len(empty) - len(filled), pending=pending + len(filled)
+            )
 
     async def _todo(self, now: datetime, since: datetime | None) -> list[Window]:
         size, grace = self._policy.size, self._policy.grace

@@ -63,18 +63,19 @@ def _line(computed: ComputedWindow) -> str:
 def _summary(run: MetricsRun) -> str:
     if run.already_running:
         return "another metrics run holds the lock; this one did nothing"
+    empty = f"; {run.empty} empty windows recorded" if run.empty else ""
     if run.planned:
         first, last = run.planned[0].start.isoformat(), run.planned[-1].start.isoformat()
         return (
-            f"due: {len(run.planned)} windows, starting {first} to {last}; "
-            f"{run.pending} more after them"
+            f"due: {len(run.planned)} windows with events, starting {first} to {last}; "
+            f"{run.pending} more after them; {run.empty} empty windows to record"
         )
     if not run.computed:
-        return "nothing was due"
+        return f"nothing was due{empty}"
     recomputed = sum(1 for c in run.computed if c.recomputed)
     users = sum(c.users for c in run.computed)
     events = sum(c.events for c in run.computed)
     return (
         f"computed {len(run.computed)} windows ({recomputed} recomputed): {users} user rows, "
-        f"{events} events; {run.pending} due windows left for the next run"
+        f"{events} events{empty}; {run.pending} due windows left for the next run"
     )

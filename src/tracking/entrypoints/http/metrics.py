@@ -1,7 +1,7 @@
 """Metrics routes: run the calculation, read per-user metrics, read the run log."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -41,8 +41,13 @@ class ComputedWindowOut(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class MetricsRunOut(msgspec.Struct, frozen=True, kw_only=True):
-    windows: list[ComputedWindowOut]
-    pending: int
+    windows: Annotated[
+        list[ComputedWindowOut], msgspec.Meta(description="Windows with events, computed.")
+    ]
+    empty: Annotated[
+        int, msgspec.Meta(description="Due windows without a single event, recorded at once.")
+    ]
+    pending: Annotated[int, msgspec.Meta(description="Due windows left for the next run.")]
 
 
 class AlreadyRunning(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,7 +90,8 @@ class MetricsController(Controller):
             )
             for c in run.computed
         ]
-        return Response(MetricsRunOut(windows=windows, pending=run.pending), status_code=200)
+        answer = MetricsRunOut(windows=windows, empty=run.empty, pending=run.pending)
+        return Response(answer, status_code=200)
 
     @get(
         "/",
