@@ -1,7 +1,10 @@
 """The HTTP ceiling: a bare Litestar endpoint that decodes the same body as `POST /api/event`
-and answers 202 without storing anything. Run under uvicorn exactly as `tracking serve` is."""
+and answers 202 without storing anything. Run under uvicorn exactly as `tracking serve` is:
+`python bench/ceiling.py PORT [WORKERS]`."""
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import msgspec
 import uvicorn
@@ -12,11 +15,25 @@ from tracking.entrypoints.server import tune_gc
 
 
 @post("/api/event", status_code=202)
-async def accept(request: Request[None, None, None]) -> dict[str, str]:
+async def accept(request: Request[Any, Any, Any]) -> dict[str, str]:
     msgspec.json.decode(await request.body(), type=EventIn)
     return {"status": "accepted"}
 
 
+def app() -> Litestar:
+    """Each worker's app, served with the same collector settings as `tracking serve`."""
+    built = Litestar([accept])
+    tune_gc()
+    return built
+
+
 if __name__ == "__main__":
-    tune_gc()  # served as `tracking serve` serves: the same collector settings
-    uvicorn.run(Litestar([accept]), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    uvicorn.run(
+        "ceiling:app",
+        factory=True,
+        app_dir=str(Path(__file__).parent),
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        workers=int((sys.argv[2:] or ["1"])[0]),
+        log_level="warning",
+    )

@@ -64,7 +64,7 @@ AGGREGATION_ONLY = f"SELECT count(*) FROM ({PER_USER}) per_user"  # noqa: S608 -
 
 
 def rows(count: int, users: int, start: datetime, span: timedelta) -> list[tuple[object, ...]]:
-    made = []
+    made: list[tuple[object, ...]] = []
     for i in range(count):
         at = start + span * i / count
         user = random.randrange(users)  # noqa: S311 - benchmark data

@@ -26,11 +26,12 @@ def event(client_id: UUID, *, at: datetime = T0, user_id: str = "u1", action: st
 
 
 async def add(storage: Storage, events: list[Event]) -> set[UUID]:
-    """The ids stored (the events of one call belong to one client here)."""
+    """The ids stored by this call (its events belong to one client here)."""
     async with storage.uow() as uow:
-        stored = await uow.events.add_new(events)
+        stored_before = await uow.events.add_new(events)
         await uow.commit()
-    return {event_id for _, event_id in stored}
+    assert {client for client, _ in stored_before} <= {e.client_id for e in events}
+    return {e.id for e in events} - {event_id for _, event_id in stored_before}
 
 
 async def test_new_events_are_stored_and_listed_back_with_their_metadata(storage: Storage) -> None:
@@ -144,3 +145,21 @@ async def test_listing_orders_by_time_then_id_and_resumes_after_a_position(
     assert [v.id for v in newest] == [e.id for e in reversed(ascending[3:])]
     assert [v.id for v in rest] == [e.id for e in ascending[3:]]
     assert [v.id for v in before] == [e.id for e in reversed(ascending[:2])]
+
+
+async def test_the_first_and_last_instants_of_the_calendar_are_stored_exactly(
+    storage: Storage,
+) -> None:
+    client = uuid4()
+    first = event(client)._replace(occurred_at=datetime(1, 1, 1, tzinfo=UTC))
+    last = event(client)._replace(received_at=datetime.max.replace(tzinfo=UTC))
+
+    assert await add(storage, [first, last]) == {first.id, last.id}
+
+    views = await storage.events.list_events(
+        EventCriteria(client_id=client, order=Order.OLDEST_FIRST)
+    )
+    assert [(v.occurred_at, v.received_at) for v in views] == [
+        (first.occurred_at, first.received_at),
+        (last.occurred_at, last.received_at),
+    ]

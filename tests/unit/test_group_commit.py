@@ -74,7 +74,7 @@ async def test_concurrent_writes_share_a_few_transactions_and_each_hears_its_own
 
     answers = await asyncio.gather(*(write.write([e]) for e in events))
 
-    assert answers == [Stored(keys=frozenset({(client, e.id)})) for e in events]
+    assert answers == [Stored(duplicates=frozenset()) for e in events]
     assert sum(commits) == 50
     assert len(commits) < 50
     assert len(store.events_of(client)) == 50
@@ -87,7 +87,10 @@ async def test_a_key_sent_by_two_writes_of_one_group_is_stored_for_the_first_onl
 
     first, second = await asyncio.gather(write.write([shared]), write.write([shared]))
 
-    assert (first.keys, second.keys) == (frozenset({(shared.client_id, shared.id)}), frozenset())
+    assert (first.duplicates, second.duplicates) == (
+        frozenset(),
+        frozenset({(shared.client_id, shared.id)}),
+    )
     assert commits == [1]
 
 
@@ -99,7 +102,7 @@ async def test_the_same_id_from_two_clients_in_one_group_is_stored_for_both() ->
 
     answers = await asyncio.gather(write.write([mine]), write.write([theirs]))
 
-    assert [a.keys for a in answers] == [{(mine.client_id, same)}, {(theirs.client_id, same)}]
+    assert [a.duplicates for a in answers] == [frozenset(), frozenset()]
 
 
 async def test_a_failed_flush_fails_its_writes_as_unavailable_and_stores_nothing() -> None:
@@ -123,7 +126,8 @@ async def test_a_write_as_large_as_a_group_is_its_own_transaction() -> None:
 
     stored = await write.write([event(client) for _ in range(10)])
 
-    assert len(stored.keys) == 10
+    assert stored.duplicates == frozenset()
+    assert len(store.events_of(client)) == 10
     assert commits == [10]
 
 
@@ -148,7 +152,7 @@ async def test_every_write_is_answered_however_many_flushes_run(max_flushes: int
         *(write.write([event(client)]) for _ in range(200))
     )
 
-    assert all(len(a.keys) == 1 for a in answers)
+    assert all(a.duplicates == frozenset() for a in answers)
     assert len(store.events_of(client)) == 200
 
 

@@ -175,3 +175,15 @@ async def test_the_receipt_time_is_the_queues_or_now_and_the_future_is_judged_fr
     stored = store.events_of(acme)
     assert (stored[stamped.id].received_at, stored[unstamped.id].received_at) == (earlier, T0)
     assert error_codes(recorded) == [None, None, "occurred_at_in_future"]
+
+
+@pytest.mark.parametrize(
+    "metadata", ['{"a": 1} {"b": 2}', '{"a": 1}, "client_id": "x"', '{"a": '], ids=str
+)
+async def test_metadata_that_is_not_exactly_one_json_object_is_rejected(
+    store: InMemoryStore, store_events: Store, acme: UUID, metadata: str
+) -> None:
+    recorded = await store_events(queued(acme, metadata=metadata))
+
+    assert error_codes(recorded) == ["invalid_metadata"]
+    assert store.events_of(acme) == {}

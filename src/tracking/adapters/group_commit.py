@@ -57,11 +57,11 @@ class GroupCommitEventWriter(EventWriter):
 
     async def write(self, events: Sequence[Event]) -> Stored:
         if len(events) >= self._max_events:
-            return Stored(keys=frozenset(await self._commit(events)))
+            return Stored(duplicates=frozenset(await self._commit(events)))
         waiting = _Waiting(events)
         self._waiting.append(waiting)
         self._start_flush()
-        return Stored(keys=await asyncio.shield(waiting.answer))
+        return Stored(duplicates=await asyncio.shield(waiting.answer))
 
     def _start_flush(self) -> None:
         if self._waiting and len(self._flushes) < self._max_flushes:
@@ -85,7 +85,7 @@ class GroupCommitEventWriter(EventWriter):
                 owners.setdefault((event.client_id, event.id), waiting)
         unique = [e for w in group for e in w.events if owners[(e.client_id, e.id)] is w]
         try:
-            stored = await self._commit(unique)
+            stored_before = await self._commit(unique)
         except Exception as error:  # noqa: BLE001 - every waiting caller gets the failure
             failure = _unavailable(error, len(group))
             for waiting in group:
@@ -96,7 +96,7 @@ class GroupCommitEventWriter(EventWriter):
         for waiting in group:
             keys = {(e.client_id, e.id) for e in waiting.events}
             waiting.answer.set_result(
-                frozenset(k for k in keys if k in stored and owners[k] is waiting)
+                frozenset(k for k in keys if k in stored_before or owners[k] is not waiting)
             )
 
     def _take_group(self) -> list[_Waiting]:
@@ -111,19 +111,22 @@ class GroupCommitEventWriter(EventWriter):
         return group
 
     async def _commit(self, events: Sequence[Event]) -> set[EventKey]:
+        """Stores the events; returns the keys of those stored before."""
         async with self._uow() as uow:
-            stored = await uow.events.add_new(events)
-            late = self._late(events, stored)
+            stored_before = await uow.events.add_new(events)
+            late = self._late(events, stored_before)
             if late:
                 await uow.windows.mark_stale(late)
             await uow.commit()
-        return stored
+        return stored_before
 
-    def _late(self, events: Sequence[Event], stored: set[EventKey]) -> set[Window]:
+    def _late(self, events: Sequence[Event], stored_before: set[EventKey]) -> set[Window]:
+        """The windows made stale by the events this transaction stores (not by duplicates)."""
         now = self._clock.now()
-        if not late_windows(self._size, (e.occurred_at for e in events), now):
-            return set()  # the common case, decided without looking at which were stored
-        mine = (e.occurred_at for e in events if (e.client_id, e.id) in stored)
+        late = late_windows(self._size, (e.occurred_at for e in events), now)
+        if not late or not stored_before:
+            return late  # the common cases, decided without looking at a key
+        mine = (e.occurred_at for e in events if (e.client_id, e.id) not in stored_before)
         return late_windows(self._size, mine, now)
 
 

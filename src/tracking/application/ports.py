@@ -42,7 +42,8 @@ EventKey = tuple[UUID, UUID]
 
 class EventRepository(Protocol):
     async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
-        """Stores each event whose key is not stored yet; returns the keys it stored.
+        """Stores each event whose key is not stored yet; returns the keys of those that were
+        (duplicates; usually none). Keys are unique within `events`.
 
         A concurrent transaction adding the same key makes this one wait, then skip it."""
         ...
@@ -50,10 +51,10 @@ class EventRepository(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """Committed: a caller may acknowledge these events as durable. `keys` are those this
-    write stored; the others were stored before (duplicates)."""
+    """Committed: a caller may acknowledge every event of the write as durable. `duplicates`
+    are the keys that were stored before it (usually none); the others it stored."""
 
-    keys: frozenset[EventKey]
+    duplicates: frozenset[EventKey]
 
 
 @dataclass(frozen=True, slots=True)

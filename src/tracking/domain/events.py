@@ -2,8 +2,8 @@
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 from tracking.domain.errors import RuleViolation
@@ -20,10 +20,10 @@ _ACTION = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{ACTION_MAX_LENGTH}}}")
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """An event as stored. `metadata` is the sender's JSON object as compact JSON text:
-    the service keeps it and never interprets it."""
+    the service keeps it and never interprets it. Immutable, and a named tuple rather than
+    a frozen dataclass: made for every event ingested, it is built in a third of the time."""
 
     id: UUID
     client_id: UUID
@@ -45,15 +45,15 @@ class Event:
         received_at: datetime,
         metadata: str,
     ) -> "Event":
-        """Checks every rule, so an `Event` that exists is one we may store."""
+        """Checks every rule, so an `Event` recorded is one we may store."""
         return cls(
-            id=id,
-            client_id=client_id,
-            user_id=user_id_of(user_id),
-            action=action_of(action),
-            occurred_at=occurred_at_of(occurred_at, received_at),
-            received_at=received_at,
-            metadata=metadata_of(metadata),
+            id,
+            client_id,
+            user_id_of(user_id),
+            action_of(action),
+            occurred_at_of(occurred_at, received_at),
+            received_at,
+            metadata_of(metadata),
         )
 
 

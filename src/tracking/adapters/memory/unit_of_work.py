@@ -27,14 +27,14 @@ class InMemoryEventRepository(EventRepository):
         self.pending: dict[EventKey, Event] = {}
 
     async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
-        stored: set[EventKey] = set()
+        duplicates: set[EventKey] = set()
         for event in events:
             key = (event.client_id, event.id)
             if key in self.pending or event.id in self._store.events_of(event.client_id):
+                duplicates.add(key)
                 continue
             self.pending[key] = event
-            stored.add(key)
-        return stored
+        return duplicates
 
 
 class InMemoryClientRepository(ClientRepository):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.ports import Clock, EventKey, EventWriter, IdGenerator, Queued, Stored
+from tracking.application.ports import Clock, EventWriter, IdGenerator, Queued, Stored
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import Event, check_metadata_depth
 
@@ -31,8 +31,7 @@ class RecordEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     events: Sequence[NewEvent]
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
     """`stored`; `duplicate` (stored before, or earlier in the same batch); or `accepted` by
     a queue whose consumer stores it exactly once."""
 
@@ -41,8 +40,7 @@ class Recorded:
     status: RecordedStatus
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(msgspec.Struct, frozen=True, kw_only=True):
     index: int
     id: UUID | None
     error: TrackingError
@@ -103,20 +101,21 @@ class CheckedBatch:
 
     results: list[ItemResult] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    _seen: set[EventKey] = field(default_factory=set)
-    _accepted: list[tuple[int, EventKey]] = field(default_factory=list)
-    """Where each accepted event's result is, and its key."""
+    """The accepted events, each once; `_positions[i]` is where `events[i]`'s result is."""
+    _positions: list[int] = field(default_factory=list)
+    _seen: set[tuple[int, int]] = field(default_factory=set)
 
     def reject(self, index: int, id_: UUID | None, error: TrackingError) -> None:
         self.results.append(Rejected(index=index, id=id_, error=error))
 
     def accept(self, index: int, event: Event) -> None:
-        key = (event.client_id, event.id)
+        # The ids' integers: hashed in C, where a UUID's own hash is a Python call.
+        key = (event.client_id.int, event.id.int)
         if key in self._seen:
             self.results.append(Recorded(index=index, id=event.id, status="duplicate"))
             return
         self._seen.add(key)
-        self._accepted.append((len(self.results), key))
+        self._positions.append(len(self.results))
         self.events.append(event)
         self.results.append(Recorded(index=index, id=event.id, status="stored"))
 
@@ -125,16 +124,17 @@ class CheckedBatch:
         duplicate of one stored before, or accepted by a queue."""
         if not self.events:
             return self.results
-        outcome = await writer.write(self.events)
-        for position, key in self._accepted:
-            match outcome:
-                case Queued():
+        match await writer.write(self.events):
+            case Queued():
+                for position in self._positions:
                     self._settle(position, "accepted")
-                case Stored(keys=stored) if key not in stored:
-                    self._settle(position, "duplicate")
+            case Stored(duplicates=stored_before) if stored_before:
+                for position, event in zip(self._positions, self.events, strict=True):
+                    if (event.client_id, event.id) in stored_before:
+                        self._settle(position, "duplicate")
         return self.results
 
     def _settle(self, position: int, status: RecordedStatus) -> None:
         result = self.results[position]
-        assert isinstance(result, Recorded)  # noqa: S101 - `_accepted` points at recorded ones
+        assert isinstance(result, Recorded)  # noqa: S101 - positions point at recorded ones
         self.results[position] = Recorded(index=result.index, id=result.id, status=status)

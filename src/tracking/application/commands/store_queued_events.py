@@ -10,7 +10,7 @@ import msgspec
 from tracking.application.commands.record_events import CheckedBatch, RecordedEvents
 from tracking.application.errors import NotFound
 from tracking.application.ports import ClientReadModel, Clock, EventWriter
-from tracking.domain.errors import TrackingError
+from tracking.domain.errors import RuleViolation, TrackingError
 from tracking.domain.events import (
     METADATA_MAX_BYTES,
     Event,
@@ -19,6 +19,7 @@ from tracking.domain.events import (
 )
 
 _EMPTY_OBJECT = "{}"
+_ONE_JSON_VALUE = msgspec.json.Decoder(msgspec.Raw)
 
 
 class QueuedEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -53,11 +54,14 @@ class StoreQueuedEventsHandler:
 
     async def __call__(self, command: StoreQueuedEvents) -> RecordedEvents:
         now = self._clock.now()
-        active = await self._clients.active_among({event.client_id for event in command.events})
+        # Clients by their ids' integers: hashed and compared in C, a UUID's are Python calls.
+        named = {event.client_id.int for event in command.events}
+        found = await self._clients.active_among([UUID(int=number) for number in named])
+        active = {client_id.int for client_id in found}
         batch = CheckedBatch()
         for index, item in enumerate(command.events):
             try:
-                if item.client_id not in active:
+                if item.client_id.int not in active:
                     raise _unknown(item.client_id)
                 event = Event.record(
                     id=item.id,
@@ -78,11 +82,16 @@ class StoreQueuedEventsHandler:
 
 
 def _checked(metadata: str | None) -> str:
-    """The metadata as stored: its nesting checked without decoding it; compacted only when
-    its text is over the size limit, which is on the compact encoding."""
+    """The metadata as stored: exactly one JSON value (checked without building it), nested
+    no deeper than the rule allows, and compacted only when its text is over the size limit,
+    which is on the compact encoding."""
     if metadata is None or metadata == "null":
         return _EMPTY_OBJECT
     check_encoded_depth(metadata)
+    try:
+        _ONE_JSON_VALUE.decode(metadata)
+    except msgspec.DecodeError:
+        raise RuleViolation("invalid_metadata", "metadata", "must be a JSON object") from None
     if len(metadata) > METADATA_MAX_BYTES and metadata.startswith("{"):
         return msgspec.json.encode(msgspec.json.decode(metadata)).decode()
     return metadata
