@@ -8,7 +8,8 @@ Each round times, in this order:
 - the command's recomputation after late events for 1% of the users (the usual reason a
   window is recomputed), and after being marked stale with nothing changed;
 - by hand, the aggregation alone (`SELECT count(*)` over it): the floor any recomputation pays.
-A warm-up round runs first, untimed, so no figure pays for a cold cache.
+A warm-up round runs first, untimed, so no figure pays for a cold cache, and a checkpoint
+before each timed step, so none pays for the writes the one before it left behind.
 
 Usage: `uv run python bench/metrics.py [--events N] [--users N] [--rounds 3]`."""
 
@@ -97,7 +98,7 @@ async def late_events(dsn: str, users: int) -> None:
 
 async def timed(dsn: str, statement: str, *setup: str) -> float:
     connection = await asyncpg.connect(dsn)
-    for step in setup:
+    for step in (*setup, "CHECKPOINT"):
         await connection.execute(step)
     started = time.perf_counter()
     async with connection.transaction():
@@ -120,7 +121,7 @@ async def by_command(url: str, *setup: str) -> tuple[float, int, bool]:
     """The whole run, as the CronJob runs it: the run lock, the due-window lookup, the window's
     transaction. (Opening the container, which checks the schema, is not timed.)"""
     connection = await asyncpg.connect(url)
-    for step in setup:
+    for step in (*setup, "CHECKPOINT"):
         await connection.execute(step)
     await connection.close()
     container = Container(settings=Settings(storage="postgres", database_url=url))

@@ -2,11 +2,14 @@
 recomputes exactly the stale windows."""
 
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import asyncpg
+
+from tests.databases import dsn
 from tests.integration.metrics_helpers import GRACE, due_after, hour, metrics_of, starts
 from tracking.application.commands.record_events import NewEvent
-from tracking.bootstrap import Container
+from tracking.bootstrap import Container, resolved
 from tracking.domain.windows import WindowSize
 
 
@@ -187,3 +190,38 @@ async def test_a_recomputation_rewrites_only_the_rows_a_late_event_changed(
         "u4": hour(13),
     }
     assert (rows["u2"].event_count, rows["u2"].action_counts) == (2, {"view": 1, "buy": 1})
+
+
+async def erase_user_events(container: Container, client_id: UUID, user_id: str) -> None:
+    """Removes a user's events behind the service's back, as an erasure will."""
+    settings = container.settings()
+    if settings.storage_kind == "memory":
+        events = container.store().events[client_id]
+        for event_id in [i for i, e in events.items() if e.user_id == user_id]:
+            del events[event_id]
+        return
+    connection = await asyncpg.connect(dsn(settings.database_url or ""))
+    try:
+        await connection.execute(
+            "DELETE FROM events WHERE client_id = $1 AND user_id = $2", client_id, user_id
+        )
+    finally:
+        await connection.close()
+
+
+async def test_a_recomputation_removes_the_row_of_a_user_left_without_events(
+    container: Container,
+) -> None:
+    metrics = await metrics_of(container)
+    client = uuid4()
+    for user in ("u1", "u2"):
+        await metrics.record_on_time(client, hour(5), user_id=user)
+    metrics.clock.current = due_after(hour(4))
+    await metrics.run()
+    await erase_user_events(container, client, "u2")
+    store = await resolved(container.metrics_store())
+
+    recomputed = await store.compute(WindowSize(4).window_of(hour(5)), metrics.clock.now())
+
+    assert (recomputed.users, recomputed.events, recomputed.recomputed) == (1, 1, True)
+    assert [row.user_id for row in await metrics.rows(client)] == ["u1"]

@@ -23,46 +23,49 @@ ON CONFLICT (window_hours, window_start) DO UPDATE SET window_end = EXCLUDED.win
 RETURNING computed_at
 """
 # The window's rows made equal to a fresh aggregation, writing only what differs: a row whose
-# figures changed is updated, a new user's row inserted, a row of a user with no events left
-# deleted; an unchanged row (most of them, when a late event recomputes a window) is left as it
-# is, computed_at included. Every part reads one snapshot, so the DELETE never sees the
-# INSERT's rows.
-_REPLACE_WINDOW = """
-WITH per_action AS (
-    SELECT client_id, user_id, action, count(*) AS n,
-           min(occurred_at) AS first_at, max(occurred_at) AS last_at
-    FROM events
-    WHERE occurred_at >= $2 AND occurred_at < $3
-    GROUP BY client_id, user_id, action
-), fresh AS (
+# figures changed is updated and a new user's row inserted; an unchanged row (most of them,
+# when a late event recomputes a window) is neither written nor locked, computed_at included.
+_MERGE_WINDOW = """
+MERGE INTO user_activity_metrics AS m
+USING (
     SELECT client_id, user_id, sum(n)::int AS event_count, count(*)::int AS distinct_actions,
            jsonb_object_agg(action, n) AS action_counts, min(first_at) AS first_event_at,
            max(last_at) AS last_event_at
-    FROM per_action
+    FROM (
+        SELECT client_id, user_id, action, count(*) AS n,
+               min(occurred_at) AS first_at, max(occurred_at) AS last_at
+        FROM events
+        WHERE occurred_at >= $2 AND occurred_at < $3
+        GROUP BY client_id, user_id, action
+    ) AS per_action
     GROUP BY client_id, user_id
-), written AS (
-    INSERT INTO user_activity_metrics AS m (
-        client_id, window_hours, window_start, user_id, window_end, event_count,
-        distinct_actions, action_counts, first_event_at, last_event_at, computed_at
-    )
-    SELECT client_id, $1, $2, user_id, $3, event_count, distinct_actions, action_counts,
-           first_event_at, last_event_at, $4
-    FROM fresh
-    ON CONFLICT (client_id, window_hours, window_start, user_id) DO UPDATE
-    SET event_count = EXCLUDED.event_count, distinct_actions = EXCLUDED.distinct_actions,
-        action_counts = EXCLUDED.action_counts, first_event_at = EXCLUDED.first_event_at,
-        last_event_at = EXCLUDED.last_event_at, computed_at = EXCLUDED.computed_at
-    WHERE (m.event_count, m.action_counts, m.first_event_at, m.last_event_at)
-        IS DISTINCT FROM (EXCLUDED.event_count, EXCLUDED.action_counts,
-                          EXCLUDED.first_event_at, EXCLUDED.last_event_at)
-), removed AS (
-    DELETE FROM user_activity_metrics m
-    WHERE m.window_hours = $1 AND m.window_start = $2
-      AND NOT EXISTS (
-          SELECT 1 FROM fresh f WHERE f.client_id = m.client_id AND f.user_id = m.user_id
-      )
-)
-SELECT count(*) AS users, coalesce(sum(event_count), 0)::bigint AS events FROM fresh
+) AS f
+ON m.client_id = f.client_id AND m.window_hours = $1 AND m.window_start = $2
+   AND m.user_id = f.user_id
+WHEN MATCHED AND (m.event_count, m.action_counts, m.first_event_at, m.last_event_at)
+    IS DISTINCT FROM (f.event_count, f.action_counts, f.first_event_at, f.last_event_at) THEN
+    UPDATE SET event_count = f.event_count, distinct_actions = f.distinct_actions,
+               action_counts = f.action_counts, first_event_at = f.first_event_at,
+               last_event_at = f.last_event_at, computed_at = $4
+WHEN NOT MATCHED THEN
+    INSERT (client_id, window_hours, window_start, user_id, window_end, event_count,
+            distinct_actions, action_counts, first_event_at, last_event_at, computed_at)
+    VALUES (f.client_id, $1, $2, f.user_id, $3, f.event_count, f.distinct_actions,
+            f.action_counts, f.first_event_at, f.last_event_at, $4)
+"""
+# A recomputed window loses the rows of users left with no event in it (an erasure).
+_REMOVE_VANISHED = """
+DELETE FROM user_activity_metrics m
+WHERE m.window_hours = $1 AND m.window_start = $2
+  AND NOT EXISTS (
+      SELECT 1 FROM events e
+      WHERE e.client_id = m.client_id AND e.user_id = m.user_id
+        AND e.occurred_at >= $2 AND e.occurred_at < $3
+  )
+"""
+_WINDOW_TOTALS = """
+SELECT count(*) AS users, coalesce(sum(event_count), 0)::bigint AS events
+FROM user_activity_metrics WHERE window_hours = $1 AND window_start = $2
 """
 _LOG_WINDOW = """
 UPDATE metric_windows
@@ -164,7 +167,10 @@ class PostgresMetricsStore(MetricsStore):
             await connection.execute("SET LOCAL statement_timeout = 0")
             started = time.perf_counter()
             previous = await connection.fetchval(_LOCK_WINDOW, hours, start, end)
-            totals = await connection.fetchrow(_REPLACE_WINDOW, hours, start, end, computed_at)
+            await connection.execute(_MERGE_WINDOW, hours, start, end, computed_at)
+            if previous is not None:
+                await connection.execute(_REMOVE_VANISHED, hours, start, end)
+            totals = await connection.fetchrow(_WINDOW_TOTALS, hours, start)
             kind = "computed" if previous is None else "recomputed"
             duration_ms = (time.perf_counter() - started) * 1000
             await connection.execute(
