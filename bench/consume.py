@@ -44,6 +44,7 @@ from tracking.settings import Settings
 
 # The test suite's broker launcher and helpers, from the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from staging import insert_from_staging, staged
 from tests.kafka import Tansu, create_topics, produce
 
 ACTIONS = ["view", "click", "search", "checkout.completed"]
@@ -108,49 +109,19 @@ async def kafka_ceiling(bootstrap: str, topic: str, count: int, batch: int) -> f
         await consumer.stop()
 
 
-STAGING = """
-CREATE UNLOGGED TABLE IF NOT EXISTS staging (LIKE events);
-ALTER TABLE staging ADD COLUMN IF NOT EXISTS seq bigint;
-CREATE INDEX IF NOT EXISTS staging_seq ON staging (seq);
-TRUNCATE staging
-"""
-FROM_STAGING = """
-INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
-SELECT client_id, id, user_id, action, occurred_at, received_at, metadata FROM staging
-WHERE seq >= $1 AND seq < $2
-ORDER BY client_id, id
-ON CONFLICT (client_id, id) DO NOTHING
-"""
-
-
 async def insert_ceiling(dsn: str, values: list[bytes], batch: int, connections: int) -> float:
-    """The same rows, put in a staging table before the clock starts, then inserted by the
-    server alone, batch by batch, on `connections` connections at once."""
+    """The same rows, staged before the clock starts, then inserted by the server alone,
+    batch by batch, on `connections` connections at once."""
     decoded = [decode_message(v) for v in values]
     rows = [
         (
             m.client_id, m.id, str(m.user_id), m.action, m.occurred_at, m.received_at,
-            bytes(m.metadata).decode(), n,
+            bytes(m.metadata).decode(),
         )
-        for n, m in enumerate(decoded)
+        for m in decoded
     ]  # fmt: skip
-    setup = await asyncpg.connect(dsn)
-    await setup.execute(STAGING)
-    await setup.copy_records_to_table("staging", records=rows)
-    await setup.execute("ANALYZE staging")
-    await setup.close()
-    starts = iter(range(0, len(rows), batch))
-
-    async def worker() -> None:
-        connection = await asyncpg.connect(dsn)
-        for start in starts:
-            async with connection.transaction():
-                await connection.execute(FROM_STAGING, start, start + batch)
-        await connection.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    return len(rows) / (time.perf_counter() - started)
+    await staged(dsn, rows)
+    return await insert_from_staging(dsn, len(rows), batch, connections)
 
 
 async def stored(dsn: str) -> int:

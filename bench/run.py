@@ -26,6 +26,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from staging import insert_from_staging, staged
 
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
@@ -131,54 +132,13 @@ def rows_of(client_id: uuid.UUID, count: int, base: datetime) -> list[tuple[obje
     return rows
 
 
-STAGING = """
-CREATE UNLOGGED TABLE IF NOT EXISTS staging (LIKE events);
-ALTER TABLE staging ADD COLUMN IF NOT EXISTS seq bigint;
-CREATE INDEX IF NOT EXISTS staging_seq ON staging (seq);
-TRUNCATE staging
-"""
-FROM_STAGING = """
-INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
-SELECT client_id, id, user_id, action, occurred_at, received_at, metadata FROM staging
-WHERE seq >= $1 AND seq < $2
-ORDER BY client_id, id
-ON CONFLICT (client_id, id) DO NOTHING
-"""
-
-
 async def insert_ceiling(dsn: str, client_id: uuid.UUID, seconds: float, workers: int) -> float:
-    """The database alone: rows like the batches' put in a staging table before the clock
-    starts, then inserted by PostgreSQL itself, 1000 per transaction, on `workers`
-    connections at once, as the route's 4 clients make the server do. Nothing is encoded or
-    sent: what the route cannot beat."""
+    """The database alone: rows like the batches' staged before the clock starts, then
+    inserted by PostgreSQL itself, 1000 per transaction, on `workers` connections at once, as
+    the route's 4 clients make the server do: what the route cannot beat."""
     count = int(seconds * 40_000)
-    rows = [
-        (*row, n) for n, row in enumerate(rows_of(client_id, count, START + timedelta(days=400)))
-    ]
-    setup = await asyncpg.connect(dsn)
-    await setup.execute(STAGING)
-    await setup.copy_records_to_table("staging", records=rows)
-    await setup.execute("ANALYZE staging")
-    await setup.execute("CHECKPOINT")
-    await setup.close()
-    starts = iter(range(0, count, 1000))
-    inserted = 0
-    until = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal inserted
-        connection = await asyncpg.connect(dsn)
-        for start in starts:
-            if time.perf_counter() >= until:
-                break
-            async with connection.transaction():
-                status = await connection.execute(FROM_STAGING, start, start + 1000)
-            inserted += int(status.rpartition(" ")[2])
-        await connection.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(workers)))
-    return inserted / (time.perf_counter() - started)
+    await staged(dsn, rows_of(client_id, count, START + timedelta(days=400)))
+    return await insert_from_staging(dsn, count, 1000, workers, seconds)
 
 
 async def bulk_load(dsn: str, client_id: uuid.UUID, count: int) -> None:
