@@ -22,7 +22,12 @@ from tracking.application.commands.deactivate_client import (
     DeactivateClient,
     DeactivateClientHandler,
 )
-from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
+from tracking.application.commands.record_events import RecordedEvents, Rejected
+from tracking.application.commands.store_queued_events import (
+    StoreQueuedEvents,
+    StoreQueuedEventsHandler,
+)
+from tracking.application.errors import Unavailable
 from tracking.application.principal import Principal
 from tracking.domain.events import Event
 
@@ -536,3 +541,34 @@ def test_below_the_cap_a_later_attempt_never_waits_less_than_an_earlier_one() ->
 def test_a_long_outage_keeps_the_delay_at_the_cap(attempt: int) -> None:
     """`2.0 ** (attempt - 1)` would overflow from attempt 1025, hours into an outage."""
     assert 15.0 <= backoff(attempt, 30.0) <= 30.0
+
+
+async def test_metadata_that_is_not_utf8_is_an_undecodable_dead_letter_not_a_stalled_batch(
+    store: InMemoryStore, consume: Consumer, acme: UUID
+) -> None:
+    good = event_value(acme)
+    bad = good.replace(b'"action"', b'"metadata":{"k":"\xff"},"action"')
+
+    outcome = await consume(message(good, offset=0), message(bad, offset=1))
+
+    assert outcome.stored == 1
+    assert letters(outcome) == [(0, 1, "undecodable", "invalid_json")]
+    assert len(store.events_of(acme)) == 1
+
+
+async def test_a_rejection_whose_category_is_retried_fails_the_whole_batch_to_be_retried(
+    store: InMemoryStore, clock: FixedClock, acme: UUID
+) -> None:
+    class Refusing(StoreQueuedEventsHandler):
+        async def __call__(self, command: StoreQueuedEvents) -> RecordedEvents:
+            recorded = await super().__call__(command)
+            down = Unavailable("database_unavailable", "retry shortly")
+            return RecordedEvents(
+                results=[Rejected(index=r.index, id=r.id, error=down) for r in recorded.results]
+            )
+
+    handler = Refusing(WriterSpy(store, clock), InMemoryClientReadModel(store), clock)
+    messages = [message(event_value(acme), offset=0)]
+
+    with pytest.raises(Unavailable):
+        await store_batch(handler, messages)

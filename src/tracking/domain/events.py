@@ -13,6 +13,8 @@ ACTION_MAX_LENGTH = 64
 METADATA_MAX_BYTES = 16 * 1024
 METADATA_MAX_DEPTH = 32
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+NO_METADATA = "{}"
+"""The metadata of an event sent without any."""
 _INT_WITH_TOO_MANY_DIGITS = 10**USER_ID_MAX_LENGTH
 
 _ACTION = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{ACTION_MAX_LENGTH}}}")

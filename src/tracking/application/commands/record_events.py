@@ -10,12 +10,10 @@ import msgspec
 
 from tracking.application.ports import Clock, EventWriter, IdGenerator, Queued, Stored
 from tracking.domain.errors import TrackingError
-from tracking.domain.events import Event, check_metadata_depth
+from tracking.domain.events import NO_METADATA, Event, check_metadata_depth
 
 RecordedStatus = Literal["stored", "duplicate", "accepted"]
 ItemStatus = RecordedStatus | Literal["rejected"]
-
-_EMPTY_OBJECT = "{}"
 
 
 class NewEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -84,7 +82,7 @@ class RecordEventsHandler:
                     action=item.action,
                     occurred_at=item.occurred_at,
                     received_at=received_at,
-                    metadata=_EMPTY_OBJECT
+                    metadata=NO_METADATA
                     if item.metadata is None
                     else msgspec.json.encode(item.metadata).decode(),
                 )

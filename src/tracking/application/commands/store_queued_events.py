@@ -13,12 +13,12 @@ from tracking.application.ports import ClientReadModel, Clock, EventWriter
 from tracking.domain.errors import RuleViolation, TrackingError
 from tracking.domain.events import (
     METADATA_MAX_BYTES,
+    NO_METADATA,
     Event,
     check_encoded_depth,
     received_at_of,
 )
 
-_EMPTY_OBJECT = "{}"
 _ONE_JSON_VALUE = msgspec.json.Decoder(msgspec.Raw)
 
 
@@ -86,7 +86,7 @@ def _checked(metadata: str | None) -> str:
     no deeper than the rule allows, and compacted only when its text is over the size limit,
     which is on the compact encoding."""
     if metadata is None or metadata == "null":
-        return _EMPTY_OBJECT
+        return NO_METADATA
     check_encoded_depth(metadata)
     try:
         _ONE_JSON_VALUE.decode(metadata)

@@ -19,6 +19,10 @@ from tracking.settings import Settings, SettingsError, load_settings, unknown_va
 
 T = TypeVar("T")
 
+DATABASES = click.Choice(["embedded", "postgres"])
+"""`--storage` of the commands that need a database."""
+ANY_STORAGE = click.Choice(["embedded", "postgres", "memory"])
+
 
 def load(**overrides: object) -> Settings:
     """The settings, or one line naming the variable that is wrong."""

@@ -2,15 +2,13 @@
 
 import click
 
-from tracking.entrypoints.cli.common import load, opened
+from tracking.entrypoints.cli.common import DATABASES, load, opened
 from tracking.entrypoints.consumer.run import ConsumerService
 from tracking.entrypoints.server import tune_gc
 
-STORAGES = click.Choice(["embedded", "postgres"])
-
 
 @click.command()
-@click.option("--storage", type=STORAGES, default=None, help="[default: embedded]")
+@click.option("--storage", type=DATABASES, default=None, help="[default: embedded]")
 def consume(storage: str | None) -> None:
     """Store the events of TRACKING_KAFKA_TOPIC until SIGINT or SIGTERM; then finish and
     commit the batch in hand, leave the group and exit 0. Offsets are committed only after

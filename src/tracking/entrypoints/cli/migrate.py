@@ -4,16 +4,15 @@ import click
 from alembic.util import CommandError
 
 from tracking.bootstrap import Container, resolved
-from tracking.entrypoints.cli.common import load, opened
+from tracking.entrypoints.cli.common import DATABASES, load, opened
 
-STORAGES = click.Choice(["embedded", "postgres"])
 ACTIONS = click.Choice(["upgrade", "downgrade", "current", "history"])
 
 
 @click.command()
 @click.argument("action", type=ACTIONS, default="upgrade")
 @click.argument("revision", required=False)
-@click.option("--storage", type=STORAGES, default=None, help="[default: embedded]")
+@click.option("--storage", type=DATABASES, default=None, help="[default: embedded]")
 def migrate(action: str, revision: str | None, storage: str | None) -> None:
     """Move the schema to REVISION (upgrade: head by default; downgrade: required, e.g. -1 or
     base), or show where it is (current) and what exists (history)."""

@@ -6,18 +6,16 @@ import click
 
 from tracking.bootstrap import resolved
 from tracking.entrypoints.admin import ensure_admin
-from tracking.entrypoints.cli.common import handlers_of, load, opened
+from tracking.entrypoints.cli.common import ANY_STORAGE, handlers_of, load, opened
 from tracking.entrypoints.http.app import create_app
 from tracking.entrypoints.server import serve_http, serve_workers
-
-STORAGES = click.Choice(["embedded", "postgres", "memory"])
 
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on  [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="Port to listen on  [default: 8000]")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--storage", type=STORAGES, default=None, help="[default: embedded]")
+@click.option("--storage", type=ANY_STORAGE, default=None, help="[default: embedded]")
 def serve(host: str | None, port: int | None, workers: int, storage: str | None) -> None:
     """Serve the HTTP API until SIGINT or SIGTERM, then finish in-flight requests and stop."""
     settings = load(storage=storage, http_host=host, http_port=port)
