@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics_window_hours: Annotated[int, msgspec.Meta(ge=1, le=24)] = 4
     metrics_grace_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 60
     metrics_backfill_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
+    event_max_age_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] = 30
     metrics_max_windows: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 42
     metrics_schedule: Literal["off", "internal"] = "off"
     jwt_secret: str | None = None

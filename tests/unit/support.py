@@ -77,7 +77,9 @@ def group_commit(store: InMemoryStore, clock: Clock) -> GroupCommitEventWriter:
 
 
 def recorder(store: InMemoryStore, clock: Clock) -> RecordEventsHandler:
-    return RecordEventsHandler(group_commit(store, clock), clock, UuidV7Generator())
+    return RecordEventsHandler(
+        group_commit(store, clock), clock, UuidV7Generator(), timedelta(days=30)
+    )
 
 
 async def record(

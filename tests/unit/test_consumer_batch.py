@@ -40,7 +40,9 @@ class Consumer:
 
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         self.writer = WriterSpy(store, clock)
-        self._store = StoreQueuedEventsHandler(self.writer, InMemoryClientReadModel(store), clock)
+        self._store = StoreQueuedEventsHandler(
+            self.writer, InMemoryClientReadModel(store), clock, timedelta(days=30)
+        )
 
     async def __call__(self, *messages: Message) -> BatchOutcome:
         return await store_batch(self._store, list(messages))
@@ -180,7 +182,7 @@ async def test_a_message_that_is_not_json_is_a_dead_letter_and_its_neighbours_ar
         {"action": None},
         {"user_id": None},
         {"user_id": ["u1"]},
-        {"occurred_at": "yesterday"},
+        {"occurred_at": 1761220800},
         {"metadata": [1, 2]},
         {"id": "not-a-uuid"},
     ],
@@ -189,7 +191,7 @@ async def test_a_message_that_is_not_json_is_a_dead_letter_and_its_neighbours_ar
         "no-action",
         "no-user-id",
         "user-id-list",
-        "occurred-at-text",
+        "occurred-at-number",
         "metadata-array",
         "id-not-uuid",
     ],
@@ -567,7 +569,9 @@ async def test_a_rejection_whose_category_is_retried_fails_the_whole_batch_to_be
                 results=[Rejected(index=r.index, id=r.id, error=down) for r in recorded.results]
             )
 
-    handler = Refusing(WriterSpy(store, clock), InMemoryClientReadModel(store), clock)
+    handler = Refusing(
+        WriterSpy(store, clock), InMemoryClientReadModel(store), clock, timedelta(days=30)
+    )
     messages = [message(event_value(acme), offset=0)]
 
     with pytest.raises(Unavailable):

@@ -120,22 +120,22 @@ def test_metadata_with_text_that_only_looks_like_a_nul_escape_is_accepted(encode
 
 
 def test_occurred_at_defaults_to_the_receipt_time() -> None:
-    assert occurred_at_of(None, T0) == T0
+    assert occurred_at_of(None, T0, None) == T0
 
 
 def test_occurred_at_without_an_offset_is_refused() -> None:
     with pytest.raises(RuleViolation) as refused:
-        occurred_at_of(datetime(2025, 10, 23, 11, 0), T0)  # noqa: DTZ001 - the point of the test
+        occurred_at_of(datetime(2025, 10, 23, 11, 0), T0, None)  # noqa: DTZ001 - the point of the test
     assert (refused.value.code, refused.value.field) == ("invalid_occurred_at", "occurred_at")
 
 
 def test_occurred_at_exactly_five_minutes_ahead_is_accepted() -> None:
-    assert occurred_at_of(T0 + timedelta(minutes=5), T0) == T0 + timedelta(minutes=5)
+    assert occurred_at_of(T0 + timedelta(minutes=5), T0, None) == T0 + timedelta(minutes=5)
 
 
 def test_occurred_at_more_than_five_minutes_ahead_is_refused() -> None:
     with pytest.raises(RuleViolation) as refused:
-        occurred_at_of(T0 + timedelta(minutes=5, microseconds=1), T0)
+        occurred_at_of(T0 + timedelta(minutes=5, microseconds=1), T0, None)
     assert (refused.value.code, refused.value.field) == ("occurred_at_in_future", "occurred_at")
 
 
@@ -144,8 +144,8 @@ def test_the_five_minute_limit_compares_instants_not_wall_times() -> None:
     behind_in_new_york = (T0 - timedelta(hours=1)).astimezone(timezone(timedelta(hours=-5)))
 
     with pytest.raises(RuleViolation):
-        occurred_at_of(ahead_in_tokyo, T0)
-    assert occurred_at_of(behind_in_new_york, T0) == T0 - timedelta(hours=1)
+        occurred_at_of(ahead_in_tokyo, T0, None)
+    assert occurred_at_of(behind_in_new_york, T0, None) == T0 - timedelta(hours=1)
 
 
 @given(
@@ -159,7 +159,7 @@ def test_the_five_minute_limit_compares_instants_not_wall_times() -> None:
 )
 def test_occurred_at_is_kept_as_the_same_instant_in_utc(value: datetime) -> None:
     assume(value - T0 <= timedelta(minutes=5))
-    normalized = occurred_at_of(value, T0)
+    normalized = occurred_at_of(value, T0, None)
 
     assert normalized == value
     assert normalized.tzinfo is UTC
@@ -177,6 +177,7 @@ def test_an_event_recorded_from_valid_values_carries_them_normalized() -> None:
         occurred_at=occurred,
         received_at=T0,
         metadata='{"page":"/home"}',
+        max_age=None,
     )
 
     assert event == Event(

@@ -231,7 +231,7 @@ async def test_a_writer_that_queues_makes_valid_items_accepted_and_rejected_ones
     clock: FixedClock,
 ) -> None:
     writer = QueueingWriter()
-    handler = RecordEventsHandler(writer, clock, UuidV7Generator())
+    handler = RecordEventsHandler(writer, clock, UuidV7Generator(), None)
     good, bad, again = uuid4(), uuid4(), uuid4()
 
     answer = await handler(
@@ -263,7 +263,7 @@ async def test_an_item_without_id_handed_to_a_queue_is_accepted_with_its_new_id(
 ) -> None:
     writer = QueueingWriter()
 
-    recorded = await RecordEventsHandler(writer, clock, UuidV7Generator())(
+    recorded = await RecordEventsHandler(writer, clock, UuidV7Generator(), None)(
         RecordEvents(client_id=CLIENT, events=[click()])
     )
 

@@ -35,7 +35,9 @@ class Store:
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         self.writer = WriterSpy(store, clock)
         self.clients = CountingClients(store)
-        self._handler = StoreQueuedEventsHandler(self.writer, self.clients, clock)
+        self._handler = StoreQueuedEventsHandler(
+            self.writer, self.clients, clock, timedelta(days=30)
+        )
 
     async def __call__(self, *events: QueuedEvent) -> RecordedEvents:
         return await self._handler(StoreQueuedEvents(events=list(events)))
@@ -187,3 +189,33 @@ async def test_metadata_that_is_not_exactly_one_json_object_is_rejected(
 
     assert error_codes(recorded) == ["invalid_metadata"]
     assert store.events_of(acme) == {}
+
+
+async def test_an_event_is_judged_old_against_its_receipt_not_against_the_drain(
+    store_events: Store, acme: UUID
+) -> None:
+    """A backlog drained weeks later is stored; an event already too old when the queue
+    received it is refused with the rule's code, so it becomes a dead letter."""
+    received = T0 - timedelta(days=40)
+
+    recorded = await store_events(
+        queued(acme, occurred_at=received - timedelta(days=29), received_at=received),
+        queued(acme, occurred_at=received - timedelta(days=31), received_at=received),
+        queued(acme, occurred_at="2025-10-23T11:59:59.9999999Z"),
+    )
+
+    assert error_codes(recorded) == [None, "occurred_at_too_old", None]
+    assert recorded.results[2].status == "stored"
+
+
+async def test_times_in_a_queued_event_are_read_as_http_reads_them(
+    store: InMemoryStore, store_events: Store, acme: UUID
+) -> None:
+    recorded = await store_events(
+        queued(acme, occurred_at="2025-10-23T11:59:59.9999999Z", received_at="2025-10-23T12:00Z"),
+        queued(acme, occurred_at="2025-10-23T11:00:00Z", received_at="2025-10-23T12:00:00Z"),
+    )
+
+    assert error_codes(recorded) == ["invalid_received_at", None]
+    [stored] = store.events_of(acme).values()
+    assert stored.received_at.isoformat() == "2025-10-23T12:00:00+00:00"

@@ -26,6 +26,7 @@ from tracking.application.queries.readiness import ReadinessHandler
 class Handlers:
     # Commands
     record_events: RecordEventsHandler
+    import_events: RecordEventsHandler
     store_queued_events: StoreQueuedEventsHandler
     register_client: RegisterClientHandler
     rotate_api_key: RotateApiKeyHandler

@@ -200,6 +200,7 @@ class Container(containers.DeclarativeContainer):
         tokens=tokens,
         checks=providers.Callable(_all, storage_checks, kafka_checks),
         policy=metrics_policy,
+        event_max_age=providers.Callable(timedelta, days=settings.provided.event_max_age_days),
     )
 
     # The Kafka consumer (`tracking consume`), with its own readiness.

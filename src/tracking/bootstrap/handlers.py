@@ -1,6 +1,7 @@
 """The use cases over their ports: one typed function, so mypy checks every construction."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from tracking.application.commands.calculate_metrics import CalculateMetricsHandler
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
@@ -47,12 +48,15 @@ def build_handlers(
     tokens: TokenCodec,
     checks: Sequence[DependencyCheck],
     policy: MetricsPolicy,
+    event_max_age: timedelta,
 ) -> Handlers:
     """`writer` takes what clients send (the database, or Kafka in front of it);
-    `store_writer` is always the database: what the Kafka consumer stores through."""
+    `store_writer` is always the database: what the Kafka consumer stores through, and what
+    an import of history writes to (its old events would be refused by the consumer)."""
     return Handlers(
-        record_events=RecordEventsHandler(writer, clock, ids),
-        store_queued_events=StoreQueuedEventsHandler(store_writer, clients, clock),
+        record_events=RecordEventsHandler(writer, clock, ids, event_max_age),
+        import_events=RecordEventsHandler(store_writer, clock, ids, None),
+        store_queued_events=StoreQueuedEventsHandler(store_writer, clients, clock, event_max_age),
         register_client=RegisterClientHandler(uow, clock, ids),
         rotate_api_key=RotateApiKeyHandler(uow),
         deactivate_client=DeactivateClientHandler(uow),

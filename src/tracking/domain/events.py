@@ -2,11 +2,12 @@
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
 from tracking.domain.errors import RuleViolation
+from tracking.domain.instants import EARLIEST, instant_of
 
 USER_ID_MAX_LENGTH = 128
 ACTION_MAX_LENGTH = 64
@@ -43,17 +44,19 @@ class Event(NamedTuple):
         client_id: UUID,
         user_id: str | int,
         action: str,
-        occurred_at: datetime | None,
+        occurred_at: str | datetime | None,
         received_at: datetime,
         metadata: str,
+        max_age: timedelta | None,
     ) -> "Event":
-        """Checks every rule, so an `Event` recorded is one we may store."""
+        """Checks every rule, so an `Event` recorded is one we may store. `max_age` bounds how
+        long before its receipt an event may have happened (None: an import of history)."""
         return cls(
             id,
             client_id,
             user_id_of(user_id),
             action_of(action),
-            occurred_at_of(occurred_at, received_at),
+            occurred_at_of(occurred_at, received_at, max_age),
             received_at,
             metadata_of(metadata),
         )
@@ -88,43 +91,38 @@ def action_of(value: str) -> str:
     return value
 
 
-def occurred_at_of(value: datetime | None, received_at: datetime) -> datetime:
-    """The sender's time, defaulting to ours, kept in UTC; a clock more than five minutes ahead
-    is refused."""
+def occurred_at_of(
+    value: str | datetime | None, received_at: datetime, max_age: timedelta | None
+) -> datetime:
+    """The sender's time, defaulting to ours, kept in UTC. A clock more than five minutes ahead
+    is refused, and so is a time more than `max_age` before the receipt: live ingest takes
+    recent events, history comes in as an import, from the Unix epoch on."""
     if value is None:
         return received_at
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise RuleViolation(
-            "invalid_occurred_at",
-            "occurred_at",
-            "must carry a UTC offset, e.g. 2025-01-01T12:00:00Z",
-        )
-    if value - received_at > MAX_CLOCK_SKEW:
+    at = instant_of(value, "occurred_at")
+    if at - received_at > MAX_CLOCK_SKEW:
         raise RuleViolation(
             "occurred_at_in_future",
             "occurred_at",
             f"is more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes in the future",
         )
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
+    if max_age is not None and received_at - at > max_age:
         raise RuleViolation(
-            "invalid_occurred_at", "occurred_at", "must fall within the years 1 to 9999 in UTC"
-        ) from None
-
-
-def received_at_of(value: datetime) -> datetime:
-    """A receipt time given by a queue in front of us (Kafka): with an offset, kept in UTC."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise RuleViolation(
-            "invalid_received_at", "received_at", "must carry a UTC offset, e.g. 2025-01-01T12:00Z"
+            "occurred_at_too_old",
+            "occurred_at",
+            f"is more than {max_age.days} days before its receipt: older history is imported",
         )
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise RuleViolation(
-            "invalid_received_at", "received_at", "must fall within the years 1 to 9999 in UTC"
-        ) from None
+    if at < EARLIEST:
+        raise RuleViolation("invalid_occurred_at", "occurred_at", "must not be before 1970")
+    return at
+
+
+def received_at_of(value: str | datetime) -> datetime:
+    """A receipt time given by a queue in front of us (Kafka): with an offset, kept in UTC."""
+    at = instant_of(value, "received_at")
+    if at < EARLIEST:
+        raise RuleViolation("invalid_received_at", "received_at", "must not be before 1970")
+    return at
 
 
 def metadata_of(encoded: str) -> str:

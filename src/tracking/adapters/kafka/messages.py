@@ -24,8 +24,8 @@ class EventMessage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     id: UUID | None = None
     user_id: str | int
     action: str
-    occurred_at: datetime | None = None
-    received_at: datetime | None = None
+    occurred_at: str | None = None
+    received_at: str | None = None
     metadata: msgspec.Raw = msgspec.Raw(_NO_METADATA)
 
 
@@ -62,7 +62,7 @@ def queued_event(message: Message) -> QueuedEvent:
         raise InvalidInput("invalid_event", str(error)) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise InvalidInput("invalid_json", str(error)) from None
-    received_at = wire.received_at
+    received_at: str | datetime | None = wire.received_at
     if received_at is None and 0 <= message.timestamp_ms <= _LATEST_TIMESTAMP_MS:
         received_at = datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
     return QueuedEvent(

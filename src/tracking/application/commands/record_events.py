@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -20,7 +20,8 @@ class NewEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     id: UUID | None = None
     user_id: str | int
     action: str
-    occurred_at: datetime | None = None
+    occurred_at: str | datetime | None = None
+    """RFC 3339 text as the sender wrote it (the domain reads it), or a datetime."""
     metadata: dict[str, Any] | None = None
 
 
@@ -62,12 +63,18 @@ class RecordEventsHandler:
     when others are rejected, in one transaction: the answer comes after the commit.
 
     When the writer hands events to a queue instead (Kafka ingest), valid items are `accepted`:
-    durable in the queue, and stored exactly once by its consumer."""
+    durable in the queue, and stored exactly once by its consumer.
 
-    def __init__(self, writer: EventWriter, clock: Clock, ids: IdGenerator) -> None:
+    Live ingest takes events at most `max_age` old; the import of history (`max_age` None)
+    takes any time from the Unix epoch on."""
+
+    def __init__(
+        self, writer: EventWriter, clock: Clock, ids: IdGenerator, max_age: timedelta | None
+    ) -> None:
         self._writer = writer
         self._clock = clock
         self._ids = ids
+        self._max_age = max_age
 
     async def __call__(self, command: RecordEvents) -> RecordedEvents:
         received_at = self._clock.now()
@@ -85,6 +92,7 @@ class RecordEventsHandler:
                     metadata=NO_METADATA
                     if item.metadata is None
                     else msgspec.json.encode(item.metadata).decode(),
+                    max_age=self._max_age,
                 )
             except TrackingError as error:
                 batch.reject(index, item.id, error)

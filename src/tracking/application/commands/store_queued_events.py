@@ -2,7 +2,7 @@
 exactly once in one write."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -31,8 +31,8 @@ class QueuedEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     id: UUID
     user_id: str | int
     action: str
-    occurred_at: datetime | None = None
-    received_at: datetime | None = None
+    occurred_at: str | datetime | None = None
+    received_at: str | datetime | None = None
     metadata: str | None = None
     """The sender's JSON object as text, passed through without being decoded."""
 
@@ -45,12 +45,18 @@ class StoreQueuedEventsHandler:
     """Only an existing, active client's events are stored (its clients are looked up once per
     batch); an event of any other is rejected as `unknown_client`, one breaking a rule with
     that rule. The valid events are stored in one write, and each answer (`stored`,
-    `duplicate`, `rejected`) is at the event's index. Safe to repeat with the same events."""
+    `duplicate`, `rejected`) is at the event's index. Safe to repeat with the same events.
 
-    def __init__(self, writer: EventWriter, clients: ClientReadModel, clock: Clock) -> None:
+    An event's age is judged against its receipt time, not ours, so a backlog drained days
+    later is not refused."""
+
+    def __init__(
+        self, writer: EventWriter, clients: ClientReadModel, clock: Clock, max_age: timedelta
+    ) -> None:
         self._writer = writer
         self._clients = clients
         self._clock = clock
+        self._max_age = max_age
 
     async def __call__(self, command: StoreQueuedEvents) -> RecordedEvents:
         now = self._clock.now()
@@ -73,6 +79,7 @@ class StoreQueuedEventsHandler:
                     if item.received_at is None
                     else received_at_of(item.received_at),
                     metadata=_checked(item.metadata),
+                    max_age=self._max_age,
                 )
             except TrackingError as error:
                 batch.reject(index, item.id, error)

@@ -6,7 +6,11 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
-from tracking.application.commands.record_events import RecordEvents, Rejected
+from tracking.application.commands.record_events import (
+    RecordEvents,
+    RecordEventsHandler,
+    Rejected,
+)
 from tracking.application.handlers import Handlers
 from tracking.application.queries.list_events import EventPage, ListEvents, ListEventsHandler
 from tracking.application.views import Order
@@ -21,6 +25,7 @@ from tracking.entrypoints.http.listing import (
     Limit,
     Till,
     UserId,
+    instant,
 )
 from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import (
@@ -100,27 +105,30 @@ class EventController(Controller):
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
     ) -> Response[BatchRecorded]:
-        if len(data.events) > MAX_BATCH_EVENTS:
-            raise HTTPException(
-                status_code=413,
-                detail=f"a batch holds at most {MAX_BATCH_EVENTS} events, not {len(data.events)}",
-            )
-        batch = DecodedBatch(data.events)
-        recorded = await handlers.record_events(
-            RecordEvents(client_id=request.user.client_id, events=batch.events)
-        )
-        results = batch.results(recorded)
-        counts = dict.fromkeys(("stored", "duplicate", "rejected", "accepted"), 0)
-        for result in results:
-            counts[result.status] += 1
-        answer = BatchRecorded(
-            stored=counts["stored"],
-            duplicates=counts["duplicate"],
-            rejected=counts["rejected"],
-            accepted=counts["accepted"],
-            results=results,
-        )
-        return Response(answer, status_code=202 if counts["accepted"] else 200)
+        return await _recorded_batch(data, request, handlers.record_events)
+
+    @post(
+        "/import",
+        dto=EventBatchBody,
+        return_dto=None,
+        status_code=200,
+        request_max_body_size=MAX_BATCH_BYTES,
+        summary="Import history",
+        description="The batch shape and answer, for events of any time from 1970 on: history "
+        "brought over from another system, older than live ingest takes "
+        "(TRACKING_EVENT_MAX_AGE_DAYS). Imported events are stored directly, whatever the "
+        "ingest mode, with the same deduplication; send each event's `id` so a retried import "
+        "stores it once. The windows they fall in are recomputed by the next metrics run, "
+        "after the newly due windows of every client.",
+        responses=documented(400, 401, 413, 415, 503),
+    )
+    async def import_history(
+        self,
+        data: JSONBody[EventBatchIn],
+        request: AuthenticatedRequest,
+        handlers: NamedDependency[Handlers],
+    ) -> Response[BatchRecorded]:
+        return await _recorded_batch(data, request, handlers.import_events)
 
     @get(
         "/events",
@@ -147,10 +155,34 @@ class EventController(Controller):
             client_id=client_id,
             user_id=user_id,
             action=action,
-            occurred_from=occurred_from,
-            occurred_till=occurred_till,
+            occurred_from=instant(occurred_from, "from"),
+            occurred_till=instant(occurred_till, "till"),
             order=order,
             limit=limit,
             cursor=cursor,
         )
         return await handlers.list_events(query)
+
+
+async def _recorded_batch(
+    data: EventBatchIn, request: AuthenticatedRequest, record: RecordEventsHandler
+) -> Response[BatchRecorded]:
+    if len(data.events) > MAX_BATCH_EVENTS:
+        raise HTTPException(
+            status_code=413,
+            detail=f"a batch holds at most {MAX_BATCH_EVENTS} events, not {len(data.events)}",
+        )
+    batch = DecodedBatch(data.events)
+    recorded = await record(RecordEvents(client_id=request.user.client_id, events=batch.events))
+    results = batch.results(recorded)
+    counts = dict.fromkeys(("stored", "duplicate", "rejected", "accepted"), 0)
+    for result in results:
+        counts[result.status] += 1
+    answer = BatchRecorded(
+        stored=counts["stored"],
+        duplicates=counts["duplicate"],
+        rejected=counts["rejected"],
+        accepted=counts["accepted"],
+        results=results,
+    )
+    return Response(answer, status_code=202 if counts["accepted"] else 200)

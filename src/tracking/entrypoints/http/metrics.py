@@ -28,6 +28,7 @@ from tracking.entrypoints.http.listing import (
     Limit,
     Till,
     UserId,
+    instant,
 )
 from tracking.entrypoints.http.openapi import documented
 
@@ -115,8 +116,8 @@ class MetricsController(Controller):
             actor=request.user,
             client_id=client_id,
             user_id=user_id,
-            starts_from=starts_from,
-            starts_till=starts_till,
+            starts_from=instant(starts_from, "from"),
+            starts_till=instant(starts_till, "till"),
             limit=limit,
             cursor=cursor,
         )
@@ -137,6 +138,8 @@ class MetricsController(Controller):
         starts_till: Till = None,
     ) -> WindowsOut:
         query = ListMetricWindows(
-            actor=request.user, starts_from=starts_from, starts_till=starts_till
+            actor=request.user,
+            starts_from=instant(starts_from, "from"),
+            starts_till=instant(starts_till, "till"),
         )
         return WindowsOut(windows=await handlers.list_metric_windows(query))

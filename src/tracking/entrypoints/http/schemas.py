@@ -1,6 +1,5 @@
 """The HTTP API's request and response bodies: separate from commands, so either can change."""
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -38,10 +37,13 @@ class EventIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         ),
     ]
     occurred_at: Annotated[
-        datetime | None,
+        str | None,
         msgspec.Meta(
-            description="RFC 3339 with an offset; defaults to the time we receive it; at most "
-            "5 minutes in the future.",
+            description="RFC 3339 with an offset, any fractional digits (kept to the "
+            "microsecond by truncation); defaults to the time we receive it; at most 5 minutes "
+            "in the future and, outside an import, TRACKING_EVENT_MAX_AGE_DAYS in the past.",
+            examples=["2025-01-01T12:00:00Z"],
+            extra_json_schema={"extra": {"format": "date-time"}},
         ),
     ] = None
     metadata: Annotated[
