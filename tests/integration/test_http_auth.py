@@ -58,6 +58,30 @@ async def test_both_credentials_at_once_is_a_401(http: Http, tenant_a: Tenant) -
     assert_problem(answer, 401, "ambiguous_credentials")
 
 
+@pytest.mark.parametrize("header", ["X-API-Key", "Authorization"])
+async def test_a_credential_header_sent_twice_is_a_401_even_when_both_agree(
+    http: Http, tenant_a: Tenant, header: str
+) -> None:
+    """A proxy may read the last of two headers where we would read the first: refused, so
+    nobody has to guess who the caller is."""
+    value = (
+        tenant_a.api_key
+        if header == "X-API-Key"
+        else (await bearer(http, tenant_a.api_key))["Authorization"]
+    )
+
+    answer = await http.get("/api/events", headers=[(header, value), (header, value)])
+
+    assert_problem(answer, 401, "ambiguous_credentials")
+    assert header in answer.json()["detail"]
+
+
+async def test_whitespace_around_an_api_key_is_not_part_of_it(http: Http, tenant_a: Tenant) -> None:
+    answer = await http.get("/api/events", headers={"X-API-Key": f"  {tenant_a.api_key}\t"})
+
+    assert answer.status_code == 200, answer.text
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [

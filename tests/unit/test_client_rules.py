@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fakes import T0
-from tracking.domain.clients import ApiKey, Client, Role, name_of, rate_limit_of
+from tracking.domain.clients import ApiKey, Client, Role, hash_api_key, name_of, rate_limit_of
 from tracking.domain.errors import RuleViolation
 
 PRINTABLE = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"))
@@ -67,6 +67,15 @@ def test_an_api_key_digest_is_the_sha256_hex_of_the_secret() -> None:
 
 def test_a_strong_chosen_key_is_accepted() -> None:
     assert ApiKey.given("trk_" + "A" * 43).secret == "trk_" + "A" * 43
+
+
+def test_a_chosen_key_read_with_a_trailing_newline_is_the_same_key_a_client_sends() -> None:
+    """A key mounted from a secret file often ends in a newline; HTTP servers drop the
+    whitespace around a header's value. Both ends drop it, so the two agree."""
+    configured = ApiKey.given(" trk_" + "A" * 43 + "\n")
+
+    assert configured.secret == "trk_" + "A" * 43
+    assert configured.digest == hash_api_key("trk_" + "A" * 43) == hash_api_key(configured.secret)
 
 
 @pytest.mark.parametrize(

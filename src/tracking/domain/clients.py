@@ -36,7 +36,10 @@ class ApiKey:
 
     @classmethod
     def given(cls, secret: str) -> "ApiKey":
-        """A key chosen by an operator (the admin's, from the environment) must be as strong."""
+        """A key chosen by an operator (the admin's, from the environment) must be as strong.
+        Whitespace around it (a secret file's trailing newline) is not part of it, as HTTP
+        servers drop it around a header's value."""
+        secret = secret.strip()
         if not secret.startswith(API_KEY_PREFIX) or len(secret) < API_KEY_MIN_LENGTH:
             raise RuleViolation(
                 "weak_api_key",
@@ -56,7 +59,8 @@ class ApiKey:
 
 
 def hash_api_key(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    """The digest a key is found by; whitespace around the key is not part of it."""
+    return hashlib.sha256(secret.strip().encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

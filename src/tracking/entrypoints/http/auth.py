@@ -3,7 +3,6 @@
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -23,14 +22,33 @@ class ApiAuthentication(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
         if path == "/api" or path.startswith("/api/"):
-            headers = Headers.from_scope(scope)
-            query = Authenticate(
-                api_key=headers.get("x-api-key"),
-                bearer_token=_bearer(headers.get("authorization")),
-            )
+            api_key, authorization = _credentials(scope)
+            query = Authenticate(api_key=api_key, bearer_token=_bearer(authorization))
             handlers: Handlers = scope["litestar_app"].state.handlers
             scope["user"] = await handlers.authenticate(query)
         await next_app(scope, receive, send)
+
+
+def _credentials(scope: Scope) -> tuple[str | None, str | None]:
+    """The X-API-Key and Authorization headers, each at most once: with two of either, a proxy
+    reading the last and we reading the first would disagree about who the caller is. Two
+    may also arrive joined by a comma (as HTTP allows a proxy to join repeated fields), which
+    no key or token of ours contains."""
+    api_key = authorization = None
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            if api_key is not None or b"," in value:
+                raise _repeated("X-API-Key")
+            api_key = value.decode("latin-1")
+        elif name == b"authorization":
+            if authorization is not None or b"," in value:
+                raise _repeated("Authorization")
+            authorization = value.decode("latin-1")
+    return api_key, authorization
+
+
+def _repeated(header: str) -> Unauthenticated:
+    return Unauthenticated("ambiguous_credentials", f"send the {header} header once, not twice")
 
 
 def _bearer(authorization: str | None) -> str | None:

@@ -9,7 +9,7 @@ from tracking.application.commands.record_events import (
     Rejected,
 )
 from tracking.domain.errors import InvalidInput, TrackingError
-from tracking.entrypoints.http.body import field_error
+from tracking.entrypoints.http.body import field_error, not_utf8
 from tracking.entrypoints.http.schemas import EventIn, ItemError, ItemOut
 
 
@@ -34,12 +34,18 @@ class DecodedBatch:
             except msgspec.ValidationError as error:
                 problem = field_error(error, root="event")
                 rejection = InvalidInput("invalid_event", problem.message, errors=[problem])
-                self._rejected.append(
-                    ItemOut(index=index, id=None, status="rejected", error=item_error(rejection))
-                )
+                self._reject(index, rejection)
+                continue
+            except UnicodeDecodeError as error:
+                self._reject(index, not_utf8(error, "the event"))
                 continue
             self.events.append(new_event(item))
             self._positions.append(index)
+
+    def _reject(self, index: int, error: InvalidInput) -> None:
+        self._rejected.append(
+            ItemOut(index=index, id=None, status="rejected", error=item_error(error))
+        )
 
     def results(self, recorded: RecordedEvents) -> list[ItemOut]:
         """Every item of the request, in its order, with its index in the request."""

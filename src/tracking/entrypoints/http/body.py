@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_JSON = re.compile(r"application/(?:[\w.+-]+\+)?json\s*(?:;.*)?", re.IGNORECASE)
+_JSON = re.compile(r"application/(?:[\w.+-]+\+)?json\s*(?:;(?P<parameters>.*))?", re.IGNORECASE)
+_CHARSET = re.compile(r"""(?:^|;)\s*charset\s*=\s*"?([^";\s]*)"?""", re.IGNORECASE)
+_UTF8 = {"utf-8", "utf8"}
 
 
 class JsonBody(AbstractDTO[T], Generic[T]):
@@ -57,10 +59,18 @@ class JsonBody(AbstractDTO[T], Generic[T]):
 
     def decode_bytes(self, value: bytes) -> T:
         content_type = self.asgi_connection.headers.get("content-type", "")
-        if not _JSON.fullmatch(content_type):
+        declared = _JSON.fullmatch(content_type)
+        if declared is None:
             raise HTTPException(
                 status_code=415,
                 detail=f"send the body as Content-Type: application/json, not {content_type!r}",
+            )
+        charset = _CHARSET.search(declared["parameters"] or "")
+        if charset is not None and charset[1].lower() not in _UTF8:
+            raise InvalidInput(
+                "invalid_encoding",
+                f"the body must be JSON in UTF-8, not in {charset[1]!r}: drop the charset or "
+                "declare charset=utf-8",
             )
         return decode_json(value, self.model_type)
 
@@ -72,6 +82,8 @@ def decode_json(value: bytes, model_type: type[T]) -> T:
         raise invalid_body(error) from None
     except msgspec.DecodeError as error:
         raise InvalidInput("malformed_json", f"the body is not valid JSON: {error}") from None
+    except UnicodeDecodeError as error:
+        raise not_utf8(error, "the body") from None
     except RecursionError:
         raise InvalidInput("invalid_body", "the body nests too deeply to read") from None
 
@@ -86,3 +98,12 @@ def field_error(error: msgspec.ValidationError, root: str = "body") -> FieldErro
 def invalid_body(error: msgspec.ValidationError) -> InvalidInput:
     problem = field_error(error)
     return InvalidInput("invalid_body", f"{problem.field}: {problem.message}", errors=[problem])
+
+
+def not_utf8(error: UnicodeDecodeError, what: str) -> InvalidInput:
+    """JSON text is UTF-8 (RFC 8259): a string holding any other byte cannot be read."""
+    byte = error.object[error.start : error.start + 1].hex()
+    return InvalidInput(
+        "invalid_encoding",
+        f"{what} is not valid UTF-8: byte 0x{byte} in a string cannot be read as text",
+    )

@@ -93,6 +93,11 @@ def _validation_error(
     request: Request[Any, Any, Any], error: ValidationException
 ) -> Response[Problem]:
     extra = error.extra if isinstance(error.extra, list) else []
+    if any(isinstance(item, dict) and item.get("key") == "data" for item in extra):
+        # The framework's way of saying that a route taking a body got none.
+        return problem_response(
+            request, 400, "malformed_json", "the body is empty: send a JSON object"
+        )
     errors = [
         FieldError(
             field=_public_name(request, str(item.get("key", ""))),
