@@ -70,8 +70,9 @@ def test_a_late_event_is_due_again_and_recomputed(cli: Tracking, database_url: s
     planned = cli.run("calculate-metrics", "--dry-run", "--now", NOW, env=env)
     again = cli.run("calculate-metrics", "--now", NOW, env=env)
 
-    assert f"due: 1 windows with events, starting {WINDOW.isoformat()}" in planned.stdout
-    assert f"recomputed  {WINDOW.isoformat()}  1 users  2 events" in again.stdout
+    assert f"to recompute  {WINDOW.isoformat()}  (1 clients' rows)" in planned.stdout
+    assert "1 windows with clients' late events to recompute" in planned.stdout
+    assert f"recomputed  {WINDOW.isoformat()}  1 users  2 events  (1 clients' rows)" in again.stdout
 
 
 def test_now_far_ahead_catches_up_every_window_in_order(cli: Tracking, database_url: str) -> None:

@@ -69,6 +69,7 @@ async def test_a_late_event_gets_only_its_window_recomputed(
             "users": 2,
             "events": 2,
             "kind": "recomputed",
+            "clients": [tenant_a.id],
         }
     ]
     rows = await http.get("/api/metrics", headers=tenant_a.headers, params={"user_id": "u2"})
@@ -98,7 +99,12 @@ async def test_the_run_log_shows_stale_windows_and_computed_ones_with_their_figu
         return by_start(answer.json()["windows"])
 
     waiting = (await run_log())[yesterday(4)]
-    assert waiting == {"start": stamp(yesterday(4)), "end": stamp(yesterday(8)), "stale": True}
+    assert waiting == {
+        "start": stamp(yesterday(4)),
+        "end": stamp(yesterday(8)),
+        "stale": True,
+        "stale_clients": [tenant_a.id],
+    }
 
     await calculate(http, admin_headers)
     computed = (await run_log())[yesterday(4)]
@@ -108,7 +114,10 @@ async def test_the_run_log_shows_stale_windows_and_computed_ones_with_their_figu
     assert "computed_at" in computed
 
     await send(http, tenant_a, (7, "u3"))
-    assert (await run_log())[yesterday(4)] == computed | {"stale": True}
+    assert (await run_log())[yesterday(4)] == computed | {
+        "stale": True,
+        "stale_clients": [tenant_a.id],
+    }
 
     await calculate(http, admin_headers)
     recomputed = (await run_log())[yesterday(4)]

@@ -9,7 +9,7 @@ from tests.integration.metrics_helpers import Metrics, due_after, hour, metrics_
 from tracking.application.commands.calculate_metrics import MetricsRun
 from tracking.application.commands.record_events import NewEvent
 from tracking.bootstrap import Container, resolved
-from tracking.domain.windows import Window, WindowSize
+from tracking.domain.windows import StaleMark, Window, WindowSize
 
 RUNS = 5
 
@@ -55,7 +55,7 @@ async def test_runs_that_overlap_all_but_one_get_already_running(container: Cont
     # lock): whichever run takes the run lock waits in it until the transaction ends.
     new_uow = await resolved(container.uow())
     async with new_uow() as uow:
-        await uow.windows.mark_stale([first_window])
+        await uow.windows.mark_stale([StaleMark(client, first_window)])
         runs = [asyncio.create_task(metrics.run()) for _ in range(RUNS)]
         await finished(runs, RUNS - 1)
     results = await asyncio.gather(*runs)

@@ -13,7 +13,7 @@ from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.database import async_url
 from tracking.adapters.postgres.tables import metadata
 
-OURS = {"clients", "events", "user_activity_metrics", "metric_windows"}
+OURS = {"clients", "events", "user_activity_metrics", "metric_windows", "stale_windows"}
 VERSIONS = "alembic_version"
 
 

@@ -168,8 +168,8 @@ async def test_a_write_committed_after_its_window_closed_marks_the_window_stale(
 
     await write.write([late])
 
-    (window,) = store.windows.values()
-    assert (window.start, window.stale) == (T0.replace(hour=0), True)
+    (mark,) = store.stale
+    assert (mark.client_id, mark.window.start) == (late.client_id, T0.replace(hour=0))
 
 
 async def test_a_write_committed_while_its_window_is_open_marks_nothing() -> None:

@@ -1,13 +1,14 @@
 """Metric windows: half-open, aligned to UTC midnight, due once closed for the grace period."""
 
 from datetime import UTC, datetime, timedelta, timezone
+from uuid import UUID
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tracking.domain.errors import RuleViolation
-from tracking.domain.windows import Window, WindowSize, due_windows, late_windows
+from tracking.domain.windows import StaleMark, Window, WindowSize, due_windows, late_windows
 
 FOUR = WindowSize(4)
 DAY = datetime(2025, 10, 23, tzinfo=UTC)
@@ -128,21 +129,26 @@ def test_every_instant_lies_in_its_window_and_the_window_is_aligned_to_midnight(
 # Late events
 
 
+ACME, GLOBEX = UUID(int=1), UUID(int=2)
+
+
 def test_an_event_of_a_window_closed_before_the_commit_is_late() -> None:
-    assert late_windows(FOUR, [at(3, 59, 59, 999_999)], now=at(4)) == {FOUR.window_of(at(0))}
+    assert late_windows(FOUR, [(ACME, at(3, 59, 59, 999_999))], now=at(4)) == {
+        StaleMark(ACME, FOUR.window_of(at(0)))
+    }
 
 
 def test_an_event_of_the_open_window_is_never_late() -> None:
-    assert late_windows(FOUR, [at(4), at(7, 59)], now=at(7, 59, 59)) == set()
+    assert late_windows(FOUR, [(ACME, at(4)), (ACME, at(7, 59))], now=at(7, 59, 59)) == set()
 
 
-def test_late_events_name_each_closed_window_once() -> None:
-    times = [at(1), at(2), at(5), at(9), at(13)]
+def test_late_events_name_each_clients_closed_window_once() -> None:
+    events = [(ACME, at(1)), (ACME, at(2)), (GLOBEX, at(2)), (ACME, at(5)), (ACME, at(13))]
 
-    assert late_windows(FOUR, times, now=at(12, 30)) == {
-        FOUR.window_of(at(0)),
-        FOUR.window_of(at(4)),
-        FOUR.window_of(at(8)),
+    assert late_windows(FOUR, events, now=at(12, 30)) == {
+        StaleMark(ACME, FOUR.window_of(at(0))),
+        StaleMark(GLOBEX, FOUR.window_of(at(0))),
+        StaleMark(ACME, FOUR.window_of(at(4))),
     }
 
 
@@ -152,4 +158,6 @@ def test_an_event_is_late_exactly_when_its_window_ended_by_the_commit(
 ) -> None:
     window = FOUR.window_of(occurred)
 
-    assert (late_windows(FOUR, [occurred], now) == {window}) == window.is_closed(now)
+    late = late_windows(FOUR, [(ACME, occurred)], now)
+
+    assert (late == {StaleMark(ACME, window)}) == window.is_closed(now)

@@ -11,7 +11,7 @@ from tracking.application.errors import Unavailable
 from tracking.application.ports import Clock, EventKey, EventWriter, Stored, UnitOfWorkFactory
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import Event
-from tracking.domain.windows import Window, WindowSize, late_windows
+from tracking.domain.windows import StaleMark, WindowSize, late_windows
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +120,16 @@ class GroupCommitEventWriter(EventWriter):
             await uow.commit()
         return stored_before
 
-    def _late(self, events: Sequence[Event], stored_before: set[EventKey]) -> set[Window]:
-        """The windows made stale by the events this transaction stores (not by duplicates)."""
+    def _late(self, events: Sequence[Event], stored_before: set[EventKey]) -> set[StaleMark]:
+        """The clients' windows made stale by the events this transaction stores (not by
+        duplicates)."""
         now = self._clock.now()
-        late = late_windows(self._size, (e.occurred_at for e in events), now)
+        late = late_windows(self._size, ((e.client_id, e.occurred_at) for e in events), now)
         if not late or not stored_before:
             return late  # the common cases, decided without looking at a key
-        mine = (e.occurred_at for e in events if (e.client_id, e.id) not in stored_before)
+        mine = (
+            (e.client_id, e.occurred_at) for e in events if (e.client_id, e.id) not in stored_before
+        )
         return late_windows(self._size, mine, now)
 
 

@@ -21,7 +21,7 @@ from tracking.application.views import (
 )
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
-from tracking.domain.windows import Window, WindowSize
+from tracking.domain.windows import StaleMark, Window, WindowSize
 
 
 class Clock(Protocol):
@@ -88,9 +88,10 @@ class ClientRepository(Protocol):
 
 
 class WindowRepository(Protocol):
-    async def mark_stale(self, windows: Collection[Window]) -> None:
-        """These closed windows received events: the next run (re)computes them. Marking a
-        window that is being computed waits for that computation to commit."""
+    async def mark_stale(self, marks: Collection[StaleMark]) -> None:
+        """These clients' closed windows received events: the next run recomputes those
+        clients' rows. Marking rows that are being computed waits for that computation to
+        commit."""
         ...
 
 
@@ -164,10 +165,21 @@ class DependencyCheck(Protocol):
 
 
 class ComputedWindow(msgspec.Struct, frozen=True, kw_only=True):
+    """`clients`: the clients whose rows were recomputed, or None for the whole window; the
+    figures are of those rows."""
+
     window: Window
     users: int
     events: int
     recomputed: bool
+    clients: tuple[UUID, ...] | None = None
+
+
+class StaleWindow(msgspec.Struct, frozen=True, kw_only=True):
+    """A window whose rows of these clients were marked stale by their late events."""
+
+    window: Window
+    clients: tuple[UUID, ...]
 
 
 class MetricsStore(Protocol):
@@ -179,18 +191,23 @@ class MetricsStore(Protocol):
 
     async def oldest_event_at(self) -> datetime | None: ...
 
-    async def unsettled(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
-        """Of these window starts, those never computed; plus every window, among them or
-        not, marked stale since its last computation. Oldest first."""
+    async def never_computed(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
+        """Of these window starts, those never computed, oldest first."""
+        ...
+
+    async def stale(self, size: WindowSize) -> list[StaleWindow]:
+        """Every window with clients' rows marked stale since, oldest first."""
         ...
 
     async def occupied(self, size: WindowSize, starts: Sequence[datetime]) -> set[datetime]:
         """Of these windows, those that hold at least one event."""
         ...
 
-    async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
-        """Makes the window's rows those of a fresh aggregation, logs it and clears its stale
-        mark, in one transaction."""
+    async def compute(
+        self, window: Window, computed_at: datetime, clients: Collection[UUID] | None = None
+    ) -> ComputedWindow:
+        """Makes the window's rows (of `clients` only, when given) those of a fresh
+        aggregation, logs it and clears those rows' stale marks, in one transaction."""
         ...
 
     async def record_empty(self, windows: Sequence[Window], computed_at: datetime) -> list[Window]:

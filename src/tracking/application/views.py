@@ -94,6 +94,8 @@ class WindowView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     start: datetime
     end: datetime
     stale: bool
+    """Some client's rows of it wait to be recomputed: `stale_clients` says whose."""
+    stale_clients: list[UUID] = msgspec.field(default_factory=list)
     computed_at: datetime | None = None
     kind: str | None = None
     users: int | None = None

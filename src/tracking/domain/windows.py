@@ -3,6 +3,8 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+from uuid import UUID
 
 from tracking.domain.errors import RuleViolation
 
@@ -62,10 +64,23 @@ def due_windows(first: "Window", now: datetime, grace: timedelta) -> list[Window
     return windows
 
 
-def late_windows(size: WindowSize, occurred: Iterable[datetime], now: datetime) -> set[Window]:
-    """A late event is one stored after its window closed: that window's metrics may be
-    computed already, so the event marks it stale and the next run recomputes it. Judged at
-    the commit (`now`), not at receipt, so a write that waited in a queue past its window's
-    end is caught too. Events of the open window are computed later anyway."""
+class StaleMark(NamedTuple):
+    """One client's rows of a window, to be recomputed: a late event of that client landed in
+    it. Staleness is per client, so one tenant's late history recomputes its own rows only."""
+
+    client_id: UUID
+    window: Window
+
+
+def late_windows(
+    size: WindowSize, occurred: Iterable[tuple[UUID, datetime]], now: datetime
+) -> set[StaleMark]:
+    """A late event is one stored after its window closed: its client's rows of that window
+    may be computed already, so the event marks them stale and the next run recomputes them.
+    Judged at the commit (`now`), not at receipt, so a write that waited in a queue past its
+    window's end is caught too. Events of the open window are computed later anyway.
+    `occurred` is each event's client and time."""
     open_from = size.window_of(now).start
-    return {size.window_of(at) for at in occurred if at < open_from}
+    return {
+        StaleMark(client_id, size.window_of(at)) for client_id, at in occurred if at < open_from
+    }

@@ -2,12 +2,14 @@
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
+import msgspec
+
 from tracking.adapters.memory.store import InMemoryStore
-from tracking.application.ports import ComputedWindow, MetricsReadModel, MetricsStore
+from tracking.application.ports import ComputedWindow, MetricsReadModel, MetricsStore, StaleWindow
 from tracking.application.views import MetricCriteria, UserMetricView, WindowView
 from tracking.domain.activity import user_activity
 from tracking.domain.windows import Window, WindowSize
@@ -29,11 +31,19 @@ class InMemoryMetricsStore(MetricsStore):
         times = (e.occurred_at for events in self._store.events.values() for e in events.values())
         return min(times, default=None)
 
-    async def unsettled(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
-        logged = {s: w for (h, s), w in self._store.windows.items() if h == size.hours}
-        never = {s for s in starts if s not in logged or logged[s].computed_at is None}
-        stale = {s for s, w in logged.items() if w.stale}
-        return sorted(never | stale)
+    async def never_computed(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
+        logged = self._store.windows
+        return sorted(
+            s
+            for s in starts
+            if (size.hours, s) not in logged or logged[(size.hours, s)].computed_at is None
+        )
+
+    async def stale(self, size: WindowSize) -> list[StaleWindow]:
+        return [
+            StaleWindow(window=Window(start=start, size=size), clients=clients)
+            for start, clients in sorted(_stale_clients(self._store, size.hours).items())
+        ]
 
     async def occupied(self, size: WindowSize, starts: Sequence[datetime]) -> set[datetime]:
         wanted = set(starts)
@@ -54,22 +64,41 @@ class InMemoryMetricsStore(MetricsStore):
                     continue
                 key = (window.size.hours, window.start)
                 self._store.metrics.pop(key, None)
+                self._clear_marks(window, None)
                 self._log(window, computed_at, users=0, events=0, duration_ms=0.0)
             return filled
 
-    async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
+    async def compute(
+        self, window: Window, computed_at: datetime, clients: Collection[UUID] | None = None
+    ) -> ComputedWindow:
         # The store's write lock, as a transaction would: no insert lands half-way.
         async with self._store.lock:
             started = time.perf_counter()
             key = (window.size.hours, window.start)
-            rows = _kept_unchanged(
-                self._store.metrics.get(key, {}), _aggregate(self._store, window, computed_at)
-            )
+            only = None if clients is None else frozenset(clients)
+            old = self._store.metrics.get(key, {})
+            fresh = _aggregate(self._store, window, computed_at, only)
+            kept = {k: row for k, row in old.items() if only is not None and k[0] not in only}
+            rows = kept | _kept_unchanged(old, fresh)
             self._store.metrics[key] = rows
+            self._clear_marks(window, only)
             events = sum(r.event_count for r in rows.values())
             duration_ms = (time.perf_counter() - started) * 1000
             recomputed = self._log(window, computed_at, len(rows), events, duration_ms)
-        return ComputedWindow(window=window, users=len(rows), events=events, recomputed=recomputed)
+        return ComputedWindow(
+            window=window,
+            users=len(rows),
+            events=events,
+            recomputed=recomputed,
+            clients=None if only is None else tuple(sorted(only)),
+        )
+
+    def _clear_marks(self, window: Window, clients: frozenset[UUID] | None) -> None:
+        self._store.stale -= {
+            mark
+            for mark in self._store.stale
+            if mark.window == window and (clients is None or mark.client_id in clients)
+        }
 
     def _log(
         self, window: Window, computed_at: datetime, users: int, events: int, duration_ms: float
@@ -92,10 +121,24 @@ class InMemoryMetricsStore(MetricsStore):
         return recomputed
 
 
+def _stale_clients(store: InMemoryStore, hours: int) -> dict[datetime, tuple[UUID, ...]]:
+    """Each window's stale clients, in client order."""
+    found: dict[datetime, list[UUID]] = {}
+    for mark in store.stale:
+        if mark.window.size.hours == hours:
+            found.setdefault(mark.window.start, []).append(mark.client_id)
+    return {start: tuple(sorted(clients)) for start, clients in found.items()}
+
+
 def _aggregate(
-    store: InMemoryStore, window: Window, computed_at: datetime
+    store: InMemoryStore, window: Window, computed_at: datetime, clients: frozenset[UUID] | None
 ) -> dict[tuple[UUID, str], UserMetricView]:
-    events = (event for stored in store.events.values() for event in stored.values())
+    events = (
+        event
+        for client_id, stored in store.events.items()
+        if clients is None or client_id in clients
+        for event in stored.values()
+    )
     return {
         key: UserMetricView(
             user_id=key[1],
@@ -151,11 +194,21 @@ class InMemoryMetricsReadModel(MetricsReadModel):
     async def list_windows(
         self, size: WindowSize, starts_from: datetime, starts_till: datetime
     ) -> list[WindowView]:
-        return sorted(
-            (
-                window
-                for (hours, start), window in self._store.windows.items()
-                if hours == size.hours and starts_from <= start < starts_till
-            ),
-            key=lambda window: window.start,
-        )
+        logged = {
+            start: window
+            for (hours, start), window in self._store.windows.items()
+            if hours == size.hours and starts_from <= start < starts_till
+        }
+        stale = {
+            start: clients
+            for start, clients in _stale_clients(self._store, size.hours).items()
+            if starts_from <= start < starts_till
+        }
+        return [
+            msgspec.structs.replace(
+                logged.get(start) or WindowView(start=start, end=start + size.length, stale=False),
+                stale=start in stale,
+                stale_clients=list(stale.get(start, ())),
+            )
+            for start in sorted(logged.keys() | stale.keys())
+        ]

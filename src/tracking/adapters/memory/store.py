@@ -8,6 +8,7 @@ from uuid import UUID
 from tracking.application.views import UserMetricView, WindowView
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
+from tracking.domain.windows import StaleMark
 
 
 @dataclass
@@ -25,6 +26,7 @@ class InMemoryStore:
         default_factory=dict
     )
     windows: dict[tuple[int, datetime], WindowView] = field(default_factory=dict)
+    stale: set[StaleMark] = field(default_factory=set)
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def events_of(self, client_id: UUID) -> dict[UUID, Event]:

@@ -5,8 +5,6 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
-import msgspec
-
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.ports import (
     ClientRepository,
@@ -15,10 +13,9 @@ from tracking.application.ports import (
     UnitOfWork,
     WindowRepository,
 )
-from tracking.application.views import WindowView
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
-from tracking.domain.windows import Window
+from tracking.domain.windows import StaleMark
 
 
 class InMemoryEventRepository(EventRepository):
@@ -70,10 +67,10 @@ class InMemoryClientRepository(ClientRepository):
 
 class InMemoryWindowRepository(WindowRepository):
     def __init__(self) -> None:
-        self.pending: set[Window] = set()
+        self.pending: set[StaleMark] = set()
 
-    async def mark_stale(self, windows: Collection[Window]) -> None:
-        self.pending.update(windows)
+    async def mark_stale(self, marks: Collection[StaleMark]) -> None:
+        self.pending.update(marks)
 
 
 class InMemoryUnitOfWork(UnitOfWork):
@@ -103,16 +100,6 @@ class InMemoryUnitOfWork(UnitOfWork):
             self._store.events.setdefault(client_id, {})[event_id] = event
         for client in self._clients.pending.values():
             self._store.put_client(client)
-        for window in self._windows.pending:
-            mark_stale(self._store, window)
+        self._store.stale.update(self._windows.pending)
         self._events.pending.clear()
         self._clients.pending.clear()
-
-
-def mark_stale(store: InMemoryStore, window: Window) -> None:
-    key = (window.size.hours, window.start)
-    logged = store.windows.get(key)
-    if logged is None:
-        store.windows[key] = WindowView(start=window.start, end=window.end, stale=True)
-    elif not logged.stale:
-        store.windows[key] = msgspec.structs.replace(logged, stale=True)

@@ -2,25 +2,38 @@
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.database import driver_connection
-from tracking.application.ports import ComputedWindow, MetricsStore
+from tracking.application.ports import ComputedWindow, MetricsStore, StaleWindow
 from tracking.domain.windows import Window, WindowSize
 
 RUN_LOCK = 7_311_805_926_001  # pg advisory lock key: "one metrics run at a time"
 
-# Taken first, it locks the window's log row: an insert that marks the window stale now
-# waits for this computation to commit, and one that marked it earlier committed first (so
-# the aggregation below, a later statement with a later snapshot, sees its events).
+# The window's log row, made and locked (runs are one at a time anyway).
 _LOCK_WINDOW = """
-INSERT INTO metric_windows (window_hours, window_start, window_end, stale, computations)
-VALUES ($1, $2, $3, false, 0)
+INSERT INTO metric_windows (window_hours, window_start, window_end, computations)
+VALUES ($1, $2, $3, 0)
 ON CONFLICT (window_hours, window_start) DO UPDATE SET window_end = EXCLUDED.window_end
 RETURNING computed_at
+"""
+# Taken before aggregating, in client order (as inserts take them, so the two cannot
+# deadlock): the stale marks of the rows computed. An insert marking them now waits for this
+# computation to commit and marks them again; one that marked them earlier committed first,
+# so the aggregation below, a later statement with a later snapshot, sees its events.
+_LOCK_MARKS = """
+SELECT client_id FROM stale_windows
+WHERE window_hours = $1 AND window_start = $2 AND ($3::uuid[] IS NULL OR client_id = ANY($3))
+ORDER BY client_id
+FOR UPDATE
+"""
+_CLEAR_MARKS = """
+DELETE FROM stale_windows
+WHERE window_hours = $1 AND window_start = $2 AND ($3::uuid[] IS NULL OR client_id = ANY($3))
 """
 # The window's rows made equal to a fresh aggregation, writing only what differs: a row whose
 # figures changed is updated and a new user's row inserted; an unchanged row (most of them,
@@ -36,6 +49,7 @@ USING (
                min(occurred_at) AS first_at, max(occurred_at) AS last_at
         FROM events
         WHERE occurred_at >= $2 AND occurred_at < $3
+          AND ($5::uuid[] IS NULL OR client_id = ANY($5))
         GROUP BY client_id, user_id, action
     ) AS per_action
     GROUP BY client_id, user_id
@@ -57,6 +71,7 @@ WHEN NOT MATCHED THEN
 _REMOVE_VANISHED = """
 DELETE FROM user_activity_metrics m
 WHERE m.window_hours = $1 AND m.window_start = $2
+  AND ($4::uuid[] IS NULL OR m.client_id = ANY($4))
   AND NOT EXISTS (
       SELECT 1 FROM events e
       WHERE e.client_id = m.client_id AND e.user_id = m.user_id
@@ -69,7 +84,7 @@ FROM user_activity_metrics WHERE window_hours = $1 AND window_start = $2
 """
 _LOG_WINDOW = """
 UPDATE metric_windows
-SET stale = false, computed_at = $3, kind = $4, users = $5, events = $6, duration_ms = $7,
+SET computed_at = $3, kind = $4, users = $5, events = $6, duration_ms = $7,
     computations = computations + 1
 WHERE window_hours = $1 AND window_start = $2
 """
@@ -83,31 +98,38 @@ WHERE EXISTS (
 # Empty windows, all in one transaction: their log rows locked first (as a computation locks
 # its window's), then, in a later snapshot, those that hold an event after all set aside.
 _LOCK_WINDOWS = """
-INSERT INTO metric_windows (window_hours, window_start, window_end, stale, computations)
-SELECT $1::int, s, s + make_interval(hours => $1::int), false, 0
+INSERT INTO metric_windows (window_hours, window_start, window_end, computations)
+SELECT $1::int, s, s + make_interval(hours => $1::int), 0
 FROM unnest($2::timestamptz[]) AS starts(s)
 ORDER BY s
 ON CONFLICT (window_hours, window_start) DO UPDATE SET window_end = EXCLUDED.window_end
 """
 _CLEAR_WINDOWS = """
+WITH marks AS (
+    DELETE FROM stale_windows WHERE window_hours = $1 AND window_start = ANY($2::timestamptz[])
+)
 DELETE FROM user_activity_metrics WHERE window_hours = $1 AND window_start = ANY($2::timestamptz[])
 """
 _LOG_EMPTY = """
 UPDATE metric_windows
-SET stale = false, computed_at = $3,
+SET computed_at = $3,
     kind = CASE WHEN computed_at IS NULL THEN 'computed' ELSE 'recomputed' END,
     users = 0, events = 0, duration_ms = $4, computations = computations + 1
 WHERE window_hours = $1 AND window_start = ANY($2::timestamptz[])
 """
-_UNSETTLED = """
+_NEVER_COMPUTED = """
 SELECT s FROM unnest($2::timestamptz[]) AS starts(s)
 WHERE NOT EXISTS (
     SELECT 1 FROM metric_windows w
     WHERE w.window_hours = $1 AND w.window_start = s AND w.computed_at IS NOT NULL
 )
-UNION
-SELECT window_start FROM metric_windows WHERE window_hours = $1 AND stale
 ORDER BY 1
+"""
+_STALE = """
+SELECT window_start, array_agg(client_id ORDER BY client_id) AS clients
+FROM stale_windows WHERE window_hours = $1
+GROUP BY window_start
+ORDER BY window_start
 """
 
 
@@ -131,10 +153,18 @@ class PostgresMetricsStore(MetricsStore):
     async def oldest_event_at(self) -> datetime | None:
         return await oldest_event_at(self._engine)
 
-    async def unsettled(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
+    async def never_computed(self, size: WindowSize, starts: Sequence[datetime]) -> list[datetime]:
         async with driver_connection(self._engine) as connection:
-            rows = await connection.fetch(_UNSETTLED, size.hours, list(starts))
+            rows = await connection.fetch(_NEVER_COMPUTED, size.hours, list(starts))
         return [row[0] for row in rows]
+
+    async def stale(self, size: WindowSize) -> list[StaleWindow]:
+        async with driver_connection(self._engine) as connection:
+            rows = await connection.fetch(_STALE, size.hours)
+        return [
+            StaleWindow(window=Window(start=row[0], size=size), clients=tuple(row[1]))
+            for row in rows
+        ]
 
     async def occupied(self, size: WindowSize, starts: Sequence[datetime]) -> set[datetime]:
         async with driver_connection(self._engine) as connection:
@@ -159,17 +189,22 @@ class PostgresMetricsStore(MetricsStore):
                 filled += [Window(start=s, size=size) for s in sorted(now_occupied)]
         return filled
 
-    async def compute(self, window: Window, computed_at: datetime) -> ComputedWindow:
+    async def compute(
+        self, window: Window, computed_at: datetime, clients: Collection[UUID] | None = None
+    ) -> ComputedWindow:
         hours, start, end = window.size.hours, window.start, window.end
+        only = None if clients is None else sorted(clients)
         async with driver_connection(self._engine) as connection, connection.transaction():
             # A window may hold millions of events: the request-sized statement timeout would
             # fail it on every run, and every later window with it.
             await connection.execute("SET LOCAL statement_timeout = 0")
             started = time.perf_counter()
             previous = await connection.fetchval(_LOCK_WINDOW, hours, start, end)
-            await connection.execute(_MERGE_WINDOW, hours, start, end, computed_at)
-            if previous is not None:
-                await connection.execute(_REMOVE_VANISHED, hours, start, end)
+            await connection.execute(_LOCK_MARKS, hours, start, only)
+            await connection.execute(_CLEAR_MARKS, hours, start, only)
+            await connection.execute(_MERGE_WINDOW, hours, start, end, computed_at, only)
+            if previous is not None or only is not None:
+                await connection.execute(_REMOVE_VANISHED, hours, start, end, only)
             totals = await connection.fetchrow(_WINDOW_TOTALS, hours, start)
             kind = "computed" if previous is None else "recomputed"
             duration_ms = (time.perf_counter() - started) * 1000
@@ -182,6 +217,7 @@ class PostgresMetricsStore(MetricsStore):
             users=totals["users"],
             events=totals["events"],
             recomputed=previous is not None,
+            clients=None if only is None else tuple(only),
         )
 
 

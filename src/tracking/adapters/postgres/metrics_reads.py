@@ -37,10 +37,21 @@ def list_metrics_sql(criteria: MetricCriteria) -> tuple[str, list[Any]]:
 
 
 _WINDOWS = """
-SELECT window_start, window_end, stale, computed_at, kind, users, events, duration_ms,
-       computations
-FROM metric_windows
-WHERE window_hours = $1 AND window_start >= $2 AND window_start < $3
+SELECT window_start,
+       coalesce(w.window_end, window_start + make_interval(hours => $1)) AS window_end,
+       w.computed_at, w.kind, w.users, w.events, w.duration_ms,
+       coalesce(w.computations, 0) AS computations, coalesce(s.clients, '{}') AS stale_clients
+FROM (
+    SELECT window_start, window_end, computed_at, kind, users, events, duration_ms, computations
+    FROM metric_windows
+    WHERE window_hours = $1 AND window_start >= $2 AND window_start < $3
+) AS w
+FULL JOIN (
+    SELECT window_start, array_agg(client_id ORDER BY client_id) AS clients
+    FROM stale_windows
+    WHERE window_hours = $1 AND window_start >= $2 AND window_start < $3
+    GROUP BY window_start
+) AS s USING (window_start)
 ORDER BY window_start
 """
 
@@ -80,7 +91,8 @@ class PostgresMetricsReadModel(MetricsReadModel):
             WindowView(
                 start=row["window_start"],
                 end=row["window_end"],
-                stale=row["stale"],
+                stale=bool(row["stale_clients"]),
+                stale_clients=list(row["stale_clients"]),
                 computed_at=row["computed_at"],
                 kind=row["kind"],
                 users=row["users"],

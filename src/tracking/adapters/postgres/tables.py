@@ -81,19 +81,29 @@ user_activity_metrics = Table(
     Index("ix_user_activity_metrics_user", "client_id", "user_id", "window_hours", "window_start"),
 )
 
-# The run log: a window computed (with its figures), or waiting (stale, or touched by a late
-# event before its first computation: computed_at is null).
+# The run log: a window computed, with its figures (computed_at null while being made).
 metric_windows = Table(
     "metric_windows",
     metadata,
     Column("window_hours", SmallInteger, primary_key=True),
     Column("window_start", DateTime(timezone=True), primary_key=True),
     Column("window_end", DateTime(timezone=True), nullable=False),
-    Column("stale", Boolean, nullable=False),
     Column("computed_at", DateTime(timezone=True), nullable=True),
     Column("kind", Text, nullable=True),
     Column("users", Integer, nullable=True),
     Column("events", BigInteger, nullable=True),
     Column("duration_ms", Float, nullable=True),
     Column("computations", Integer, nullable=False),
+)
+
+# Stale marks: a client's rows of a closed window that a late event (or an import) changed,
+# waiting for the next run to recompute them. Per client, so one tenant's late history
+# recomputes its own rows only; client_id leads the key, as in every tenant table.
+stale_windows = Table(
+    "stale_windows",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("window_hours", SmallInteger, primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Index("ix_stale_windows_window", "window_hours", "window_start"),
 )

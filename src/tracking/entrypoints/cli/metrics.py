@@ -7,6 +7,8 @@ import click
 from tracking.application.commands.calculate_metrics import CalculateMetrics, MetricsRun
 from tracking.application.ports import ComputedWindow
 from tracking.application.principal import Principal
+from tracking.domain.errors import RuleViolation
+from tracking.domain.instants import instant_of
 from tracking.entrypoints.cli.common import load, with_handlers
 
 _BAR_FROM = 10  # windows: below this, one line each; from it on, a progress bar
@@ -14,9 +16,9 @@ _BAR_WIDTH = 30
 
 
 class Instant(click.ParamType[datetime]):
-    """An ISO 8601 time with its UTC offset."""
+    """An RFC 3339 time with its UTC offset, read as every time we accept is."""
 
-    name = "ISO8601"
+    name = "RFC3339"
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
@@ -24,12 +26,9 @@ class Instant(click.ParamType[datetime]):
         if isinstance(value, datetime):
             return value
         try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 time", param, ctx)
-        if parsed.tzinfo is None:
-            self.fail(f"{value!r} needs a UTC offset, e.g. 2025-10-23T12:00:00Z", param, ctx)
-        return parsed
+            return instant_of(str(value), "time")
+        except RuleViolation as error:
+            self.fail(f"{value!r} {error.message}", param, ctx)
 
 
 @click.command("calculate-metrics")
@@ -41,7 +40,12 @@ def calculate_metrics(now: datetime | None, since: datetime | None, *, dry_run: 
     Exits 0 when done, when nothing was due, and when another run holds the lock."""
     command = CalculateMetrics(actor=Principal.operator(), now=now, since=since, dry_run=dry_run)
     run = with_handlers(load(), lambda h: h.calculate_metrics(command, _report))
-    click.echo(_summary(run))
+    for window in run.planned:
+        click.echo(f"to compute    {window.start.isoformat()}  (every client)")
+    for stale in run.planned_stale:
+        count = len(stale.clients)
+        click.echo(f"to recompute  {stale.window.start.isoformat()}  ({count} clients' rows)")
+    click.echo(_summary(run, dry_run=dry_run))
 
 
 def _report(computed: ComputedWindow, done: int, total: int) -> None:
@@ -57,17 +61,21 @@ def _report(computed: ComputedWindow, done: int, total: int) -> None:
 def _line(computed: ComputedWindow) -> str:
     kind = "recomputed" if computed.recomputed else "computed"
     start = computed.window.start.isoformat()
-    return f"{kind:10}  {start}  {computed.users} users  {computed.events} events"
+    whose = "" if computed.clients is None else f"  ({len(computed.clients)} clients' rows)"
+    return f"{kind:10}  {start}  {computed.users} users  {computed.events} events{whose}"
 
 
-def _summary(run: MetricsRun) -> str:
+def _summary(run: MetricsRun, *, dry_run: bool) -> str:
     if run.already_running:
         return "another metrics run holds the lock; this one did nothing"
     empty = f"; {run.empty} empty windows recorded" if run.empty else ""
-    if run.planned:
-        first, last = run.planned[0].start.isoformat(), run.planned[-1].start.isoformat()
+    if dry_run:
+        due = f"due: {len(run.planned)} windows with events"
+        if run.planned:
+            first, last = run.planned[0].start.isoformat(), run.planned[-1].start.isoformat()
+            due += f", starting {first} to {last}"
         return (
-            f"due: {len(run.planned)} windows with events, starting {first} to {last}; "
+            f"{due}; {len(run.planned_stale)} windows with clients' late events to recompute; "
             f"{run.pending} more after them; {run.empty} empty windows to record"
         )
     if not run.computed:

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -33,12 +34,19 @@ from tracking.entrypoints.http.listing import (
 from tracking.entrypoints.http.openapi import documented
 
 
-class ComputedWindowOut(msgspec.Struct, frozen=True, kw_only=True):
+class ComputedWindowOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     start: datetime
     end: datetime
-    users: int
+    users: Annotated[int, msgspec.Meta(description="The window's user rows after the run.")]
     events: int
     kind: Literal["computed", "recomputed"]
+    clients: Annotated[
+        list[UUID] | None,
+        msgspec.Meta(
+            description="Whose rows were recomputed, after their late events; absent when the "
+            "whole window was computed."
+        ),
+    ] = None
 
 
 class MetricsRunOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +57,13 @@ class MetricsRunOut(msgspec.Struct, frozen=True, kw_only=True):
         int, msgspec.Meta(description="Due windows without a single event, recorded at once.")
     ]
     pending: Annotated[int, msgspec.Meta(description="Due windows left for the next run.")]
+    pending_by_client: Annotated[
+        dict[UUID, int],
+        msgspec.Meta(
+            description="Of those, the windows with a client's late events, by client: what "
+            "each tenant's history has queued."
+        ),
+    ]
 
 
 class AlreadyRunning(msgspec.Struct, frozen=True, kw_only=True):
@@ -88,10 +103,16 @@ class MetricsController(Controller):
                 users=c.users,
                 events=c.events,
                 kind="recomputed" if c.recomputed else "computed",
+                clients=None if c.clients is None else list(c.clients),
             )
             for c in run.computed
         ]
-        answer = MetricsRunOut(windows=windows, empty=run.empty, pending=run.pending)
+        answer = MetricsRunOut(
+            windows=windows,
+            empty=run.empty,
+            pending=run.pending,
+            pending_by_client=run.pending_by_client,
+        )
         return Response(answer, status_code=200)
 
     @get(
