@@ -60,6 +60,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     kafka_session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000, le=300_000)] = 10_000
     kafka_send_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=300_000)] = 5000
     kafka_retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 30.0
+    kafka_unexpected_retries: Annotated[int, msgspec.Meta(ge=0, le=100)] = 3
     consumer_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8001
     log_level: LogLevel = "INFO"
     access_log: bool = False

@@ -2,11 +2,13 @@
 Retry-After (never 401 or 500), and the same app recovers on its own, having lost nothing."""
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -70,7 +72,7 @@ async def test_while_the_database_is_down_every_route_that_needs_it_answers_503(
     for answer in (one, batch):
         assert answer.status_code == 503, answer.text
         assert answer.headers["content-type"] == PROBLEM
-        assert answer.json()["code"] in {"database_unavailable", "storage_unavailable"}
+        assert answer.json()["code"] == "database_unavailable"
         assert int(answer.headers["retry-after"]) >= 1
     listed = await http.get("/api/events", headers=ADMIN)
     assert listed.status_code == 503, listed.text
@@ -117,3 +119,38 @@ async def test_when_the_database_comes_back_the_same_app_recovers_with_nothing_l
     assert listed.status_code == 200, listed.text
     ids = [e["id"] for e in listed.json()["events"]]
     assert ids == [before.json()["id"], after["id"]]
+
+
+async def test_an_outage_is_logged_once_going_down_and_once_coming_back_and_counted(
+    database: Database, url: str, http: AsyncTestClient[Litestar], caplog: pytest.LogCaptureFixture
+) -> None:
+    assert (await http.post("/api/event", headers=ADMIN, json=event())).status_code == 201
+    failures_before = failures(await http.get("/metrics"))
+
+    with caplog.at_level(logging.INFO):
+        await database.stop()
+        answers = [
+            (await http.post("/api/event", headers=ADMIN, json=event())).status_code
+            for _ in range(10)
+        ]
+        down = (await http.get("/metrics")).text
+        await database.start()
+        for _ in range(RECOVERY_ATTEMPTS):
+            if (await http.get("/health/ready")).status_code == 200:
+                break
+            await asyncio.sleep(0.25)
+
+    assert answers == [503] * 10
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("tracking")]
+    assert [level for level, _ in said] == ["WARNING", "INFO"], said
+    assert said[0][1].startswith("database unavailable: ")
+    assert said[1][1].startswith("database available again after ")
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback for an outage
+    assert 'tracking_dependency_up{dependency="database"} 0.0' in down
+    assert failures(await http.get("/metrics")) >= failures_before + 10
+
+
+def failures(metrics: Response) -> float:
+    name = 'tracking_dependency_failures_total{dependency="database"} '
+    lines = [line for line in metrics.text.splitlines() if line.startswith(name)]
+    return float(lines[0].removeprefix(name)) if lines else 0.0

@@ -2,9 +2,10 @@
 stored, then committed; what cannot be stored goes to the dead-letter topic with its reason."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from dependency_injector import providers
 
 from tests.integration.kafka_helpers import (
     count_is,
@@ -17,7 +18,9 @@ from tests.integration.kafka_helpers import (
 )
 from tests.kafka import committed, produce, read_all
 from tracking.adapters.kafka.messages import message_event_id
-from tracking.bootstrap import Container, shut_down
+from tracking.application.ports import EventWriter, Queued, Stored
+from tracking.bootstrap import Container, resolved, shut_down
+from tracking.domain.events import Event
 from tracking.entrypoints.consumer.run import ConsumerService
 from tracking.settings import Settings
 
@@ -138,6 +141,56 @@ async def _counted(consumer: ConsumerService, *, duplicates: int) -> bool:
     return sample(consumer, "tracking_consumer_events_duplicate_total") == duplicates
 
 
-def sample(consumer: ConsumerService, name: str) -> float | None:
-    value: float | None = consumer.stats.registry.get_sample_value(name)
+def sample(consumer: ConsumerService, name: str, **labels: str) -> float | None:
+    value: float | None = consumer.stats.registry.get_sample_value(name, labels)
     return value
+
+
+class PoisonedWriter(EventWriter):
+    """The real writer, with a bug that one event triggers: what a message meeting a bug in
+    our code looks like to the consumer."""
+
+    def __init__(self, writer: EventWriter) -> None:
+        self._writer = writer
+
+    async def write(self, events: Sequence[Event]) -> Stored | Queued:
+        if any(event.action == "poison" for event in events):
+            raise RuntimeError("a bug this one event meets")
+        return await self._writer.write(events)
+
+
+async def test_a_message_that_meets_a_bug_is_dead_lettered_as_internal_error_and_the_rest_stored(
+    consumer_settings: Settings, container: Container, kafka_bootstrap: str, database_url: str
+) -> None:
+    """Retried a bounded number of times, then the batch is split down to the message that
+    fails: the partition goes on, and no other message is lost or dead-lettered."""
+    client = await new_client(container)
+    ids = [uuid.uuid4() for _ in range(30)]
+    values = [
+        message(client, id=str(i), action="poison" if n == 17 else "view")
+        for n, i in enumerate(ids)
+    ]
+    topic = consumer_settings.kafka_topic
+    await produce(kafka_bootstrap, topic, values, keys=[b"one-partition"] * len(values))
+    poisoned = Container(settings=consumer_settings)
+    real = await resolved(poisoned.store_writer())
+    poisoned.store_writer.override(providers.Object(PoisonedWriter(real)))
+    consumer = ConsumerService(poisoned)
+
+    async with running(consumer):
+        [letter] = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=1)
+        await count_is(database_url, 29)
+
+        async def all_committed() -> bool:
+            offsets = await committed(kafka_bootstrap, consumer_settings.kafka_group, topic)
+            return sum(offset or 0 for offset in offsets.values()) == len(ids)
+
+        await eventually(all_committed)
+
+    assert int(letter.headers["tracking.original-offset"]) == 17
+    assert letter.headers["tracking.reason"] == b"internal_error"
+    assert letter.headers["tracking.error-code"] == b"internal_error"
+    assert b"RuntimeError: a bug this one event meets" in letter.headers["tracking.error-detail"]
+    assert sorted(row[1] for row in await stored(database_url)) == sorted(ids[:17] + ids[18:])
+    assert sample(consumer, "tracking_consumer_dead_letters_total", reason="internal_error") == 1
+    assert (sample(consumer, "tracking_consumer_batch_splits_total") or 0) >= 1

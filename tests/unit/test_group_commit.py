@@ -19,12 +19,14 @@ from tracking.domain.windows import WindowSize
 T0 = datetime(2025, 10, 23, 12, 0, tzinfo=UTC)
 
 
-def event(client_id: UUID, event_id: UUID | None = None, at: datetime = T0) -> Event:
+def event(
+    client_id: UUID, event_id: UUID | None = None, at: datetime = T0, action: str = "a"
+) -> Event:
     return Event(
         id=event_id or uuid4(),
         client_id=client_id,
         user_id="u",
-        action="a",
+        action=action,
         occurred_at=at,
         received_at=at,
         metadata="{}",
@@ -44,7 +46,10 @@ class CountingUnitOfWork(InMemoryUnitOfWork):
 
     async def commit(self) -> None:
         if self.fail:
-            raise ConnectionError("the database went away")
+            # As the PostgreSQL unit of work says "the database went away".
+            raise Unavailable("database_unavailable", "the database is unavailable")
+        if any(e.action == "poison" for e in self._events.pending.values()):
+            raise RuntimeError("a bug this event meets")
         self.commits.append(len(self.events.pending))
         await super().commit()
 
@@ -103,6 +108,27 @@ async def test_the_same_id_from_two_clients_in_one_group_is_stored_for_both() ->
     answers = await asyncio.gather(write.write([mine]), write.write([theirs]))
 
     assert [a.duplicates for a in answers] == [frozenset(), frozenset()]
+
+
+async def test_a_write_meeting_a_bug_fails_alone_and_its_neighbours_in_the_group_are_stored() -> (
+    None
+):
+    store, commits = InMemoryStore(), list[int]()
+    mine, theirs = uuid4(), uuid4()
+    write = writer(store, commits, max_flushes=1)
+    first = event(mine)
+
+    answers = await asyncio.gather(
+        write.write([first]),
+        write.write([event(theirs, action="poison")]),
+        write.write([event(theirs), first]),
+        return_exceptions=True,
+    )
+
+    assert answers[0] == Stored(duplicates=frozenset())
+    assert isinstance(answers[1], RuntimeError)
+    assert answers[2] == Stored(duplicates=frozenset({(first.client_id, first.id)}))
+    assert (len(store.events_of(mine)), len(store.events_of(theirs))) == (1, 1)
 
 
 async def test_a_failed_flush_fails_its_writes_as_unavailable_and_stores_nothing() -> None:

@@ -2,18 +2,14 @@
 only after that transaction committed."""
 
 import asyncio
-import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tracking.application.errors import Unavailable
 from tracking.application.ports import Clock, EventKey, EventWriter, Stored, UnitOfWorkFactory
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import Event
 from tracking.domain.windows import StaleMark, WindowSize, late_windows
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,8 +29,10 @@ class GroupCommitEventWriter(EventWriter):
     up to `max_events` events in one transaction. Under load, a flush is as large as the load
     made it; when idle, a lone write is flushed at once. A larger write is its own transaction.
 
-    A flush that fails fails exactly the writes in it, as `Unavailable`: nothing of it was
-    acknowledged, so a retry is safe."""
+    A flush that fails fails exactly the writes in it: nothing of it was acknowledged, so a
+    retry is safe. An outage (`Unavailable`) fails them all. Anything else is a bug that one
+    write may have brought in: each write of the flush is then committed alone, so only the
+    write that fails gets the error and its neighbours (other tenants among them) are stored."""
 
     def __init__(
         self,
@@ -86,10 +84,15 @@ class GroupCommitEventWriter(EventWriter):
         unique = [e for w in group for e in w.events if owners[(e.client_id, e.id)] is w]
         try:
             stored_before = await self._commit(unique)
-        except Exception as error:  # noqa: BLE001 - every waiting caller gets the failure
-            failure = _unavailable(error, len(group))
+        except TrackingError as error:
             for waiting in group:
-                waiting.answer.set_exception(failure)
+                waiting.answer.set_exception(error)
+            return
+        except Exception as error:  # noqa: BLE001 - answered to each caller below
+            if len(group) == 1:
+                group[0].answer.set_exception(error)
+                return
+            await self._commit_alone(group)
             return
         # A key sent by two writes of one group is stored for the first and a duplicate for
         # the other, exactly as if they had been two transactions.
@@ -98,6 +101,17 @@ class GroupCommitEventWriter(EventWriter):
             waiting.answer.set_result(
                 frozenset(k for k in keys if k in stored_before or owners[k] is not waiting)
             )
+
+    async def _commit_alone(self, group: list[_Waiting]) -> None:
+        """Each write in its own transaction, in the group's order: a key sent by two of them
+        is stored for the first and found stored before by the second."""
+        for waiting in group:
+            try:
+                stored_before = await self._commit(waiting.events)
+            except Exception as error:  # noqa: BLE001 - this caller's own failure
+                waiting.answer.set_exception(error)
+            else:
+                waiting.answer.set_result(frozenset(stored_before))
 
     def _take_group(self) -> list[_Waiting]:
         group: list[_Waiting] = []
@@ -131,12 +145,3 @@ class GroupCommitEventWriter(EventWriter):
             (e.client_id, e.occurred_at) for e in events if (e.client_id, e.id) not in stored_before
         )
         return late_windows(self._size, mine, now)
-
-
-def _unavailable(error: Exception, writes: int) -> TrackingError:
-    if isinstance(error, TrackingError):
-        return error
-    log.error("a group commit of %d writes failed", writes, exc_info=error)
-    return Unavailable(
-        "storage_unavailable", "the events could not be stored; retry", retry_after=1
-    )

@@ -20,6 +20,16 @@ class Unauthenticated(TrackingError):
     category = Category.UNAUTHENTICATED
 
 
+class InternalError(TrackingError):
+    """Something failed that no rule or outage explains: a bug. Said once, with its cause."""
+
+    category = Category.INTERNAL
+
+    @classmethod
+    def of(cls, error: BaseException) -> "InternalError":
+        return cls("internal_error", f"{type(error).__name__}: {error}"[:1000])
+
+
 class Unavailable(TrackingError):
     """A dependency is down; the caller may retry after `retry_after` seconds."""
 

@@ -22,6 +22,7 @@ from tracking.adapters.memory.metrics import InMemoryMetricsReadModel, InMemoryM
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.adapters.outages import exposition as outage_exposition
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.clients import PostgresClientReadModel
 from tracking.adapters.postgres.database import PostgresCheck
@@ -204,6 +205,8 @@ class Container(containers.DeclarativeContainer):
     )
 
     # The Kafka consumer (`tracking consume`), with its own readiness.
+    outages = providers.Object(outage_exposition)
+    """Prometheus text of this process's dependency outages (every process serves it)."""
     consumer_stats = providers.Singleton(ConsumerStats)
     consumer_readiness = providers.Singleton(
         ReadinessHandler,
@@ -221,4 +224,5 @@ class Container(containers.DeclarativeContainer):
         batch_max=settings.provided.kafka_batch_max,
         batch_wait_ms=settings.provided.kafka_batch_wait_ms,
         retry_max_seconds=settings.provided.kafka_retry_max_seconds,
+        unexpected_retries=settings.provided.kafka_unexpected_retries,
     )

@@ -18,6 +18,7 @@ class Category(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
 
 
 @dataclass(frozen=True, slots=True)

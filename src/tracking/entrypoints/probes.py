@@ -1,8 +1,11 @@
 """Health routes for load balancers and Kubernetes probes, served by the API and by the
 consumer alike; no authentication. Each app provides its own `readiness`."""
 
+from collections.abc import Callable
+
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 
 from tracking.application.queries.readiness import ReadinessHandler, ReadinessReport
 
@@ -21,3 +24,16 @@ class HealthController(Controller):
     ) -> Response[ReadinessReport]:
         report = await readiness()
         return Response(report, status_code=200 if report.ready else 503)
+
+
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def metrics_route(exposition: Callable[[], bytes]) -> HTTPRouteHandler:
+    """`GET /metrics`: this process's counters in Prometheus' text format."""
+
+    @get("/metrics", summary="Prometheus metrics", media_type=PROMETHEUS, tags=["health"])
+    async def metrics() -> Response[bytes]:
+        return Response(exposition(), media_type=PROMETHEUS)
+
+    return metrics

@@ -21,6 +21,17 @@ class BatchOutcome:
     duplicates: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
+    def __add__(self, other: "BatchOutcome") -> "BatchOutcome":
+        """The outcome of a batch stored in two parts."""
+        return BatchOutcome(
+            stored=self.stored + other.stored,
+            duplicates=self.duplicates + other.duplicates,
+            dead_letters=sorted(
+                [*self.dead_letters, *other.dead_letters],
+                key=lambda d: (d.message.partition, d.message.offset),
+            ),
+        )
+
 
 async def store_batch(store: StoreQueuedEventsHandler, messages: Sequence[Message]) -> BatchOutcome:
     """A message that carries no event, or whose event is rejected for good, becomes a dead

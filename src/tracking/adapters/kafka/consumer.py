@@ -19,10 +19,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 
 from tracking.adapters.kafka.batches import BatchOutcome, store_batch
-from tracking.adapters.kafka.dead_letters import DeadLetterPublisher
+from tracking.adapters.kafka.dead_letters import DeadLetter, DeadLetterPublisher, is_unexpected
 from tracking.adapters.kafka.messages import Message
 from tracking.adapters.kafka.stats import ConsumerStats
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
+from tracking.application.errors import InternalError
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class KafkaEventConsumer:
         batch_max: int,
         batch_wait_ms: int,
         retry_max_seconds: float,
+        unexpected_retries: int = 3,
     ) -> None:
         self._new_consumer = new_consumer
         self._topic = topic
@@ -87,6 +89,7 @@ class KafkaEventConsumer:
         self._batch_max = batch_max
         self._batch_wait_ms = batch_wait_ms
         self._retry_cap = retry_max_seconds
+        self._unexpected_retries = unexpected_retries
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -152,7 +155,7 @@ class KafkaEventConsumer:
         )
 
     async def _store(self, messages: list[Message]) -> BatchOutcome:
-        outcome = await self._retrying("store", lambda: store_batch(self._store_events, messages))
+        outcome = await self._stored(messages, self._unexpected_retries)
         if outcome.dead_letters:
             letters = outcome.dead_letters
             await self._retrying("dead_letters", lambda: self._dead_letters.publish(letters))
@@ -167,6 +170,34 @@ class KafkaEventConsumer:
                     letter.error.detail,
                 )
         return outcome
+
+    async def _stored(self, messages: list[Message], retries: int) -> BatchOutcome:
+        """The batch stored, by the policy in `dead_letters`: an outage is retried until it
+        ends; an unexpected failure `retries` times, then the batch is split in halves, each
+        stored once (and split again if it fails), down to the message that fails, which is
+        dead-lettered as `internal_error`. Its neighbours are stored: none is lost, none is
+        skipped, and the partition goes on."""
+        try:
+            return await self._retrying(
+                "store",
+                lambda: store_batch(self._store_events, messages),
+                unexpected_retries=retries,
+            )
+        except StoppedError:
+            raise
+        except Exception as error:
+            if len(messages) == 1:
+                (message,) = messages
+                log.exception(
+                    "message %s[%d]@%d fails unexpectedly: dead-lettered as internal_error",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                )
+                return BatchOutcome(dead_letters=[DeadLetter(message, InternalError.of(error))])
+            self._stats.splits.inc()
+            half = len(messages) // 2
+            return await self._stored(messages[:half], 0) + await self._stored(messages[half:], 0)
 
     async def _finish(self, consumer: AIOKafkaConsumer, batch: _Batch) -> None:
         """Waits for the batch to be stored, then commits its offsets."""
@@ -187,19 +218,40 @@ class KafkaEventConsumer:
         except _MOVED as error:
             log.warning("offsets not committed, the partitions moved (%r): stored already", error)
 
-    async def _retrying(self, step: str, action: Callable[[], Awaitable[T]]) -> T:
-        attempt = 0
+    async def _retrying(
+        self,
+        step: str,
+        action: Callable[[], Awaitable[T]],
+        *,
+        unexpected_retries: int | None = None,
+    ) -> T:
+        """Retries until `action` succeeds or we stop; with `unexpected_retries`, an
+        unexpected failure only that many times, and then it is raised."""
+        attempt = unexpected = 0
         while True:
             try:
                 result = await action()
-            except Exception as error:  # noqa: BLE001 - retried until it succeeds or we stop
+            except Exception as error:
+                if unexpected_retries is not None and is_unexpected(error):
+                    unexpected += 1
+                    if unexpected > unexpected_retries:
+                        if attempt:
+                            self._resume(step, attempt)
+                        raise
                 attempt += 1
                 self._stats.retries.labels(step).inc()
                 if attempt == 1:
                     self._pause(step)
                 delay = backoff(attempt, self._retry_cap)
-                log.warning(
-                    "%s failed (attempt %d), retrying in %.1f s: %r", step, attempt, delay, error
+                # Said once, when the step starts failing; the attempts after it are counted
+                # (tracking_consumer_retries) and shown by readiness, and the end is said too.
+                log.log(
+                    logging.WARNING if attempt == 1 else logging.DEBUG,
+                    "%s failed (attempt %d), retrying in %.1f s: %r",
+                    step,
+                    attempt,
+                    delay,
+                    error,
                 )
                 await self._wait_or_stop(delay)
                 continue

@@ -11,10 +11,22 @@ from tracking.domain.errors import Category, TrackingError
 
 HEADER_PREFIX = "tracking."
 RETRIED = frozenset({Category.UNAVAILABLE, Category.RATE_LIMITED})
-"""The consumer's policy, read from an error's category: these are retried with the whole
-batch (nothing is wrong with the message); every other category dead-letters the message."""
+"""The consumer's policy, read from an error's category: an outage (these) is retried with the
+whole batch, with backoff, for as long as it lasts (nothing is wrong with the messages); a
+rule a message breaks dead-letters that message; anything else (`is_unexpected`) is a bug:
+the batch is retried a bounded number of times, then split until the message that fails is
+found, and that one is dead-lettered as `internal_error`, so no partition stalls on it."""
 # The `tracking.reason` header, coarser than the error code: what a reader of the topic acts on.
-_REASONS = {"invalid_json": "undecodable", "unknown_client": "unknown_client"}
+_REASONS = {
+    "invalid_json": "undecodable",
+    "unknown_client": "unknown_client",
+    "internal_error": "internal_error",
+}
+
+
+def is_unexpected(error: BaseException) -> bool:
+    """Not one of our errors: no rule and no outage explains it."""
+    return not isinstance(error, TrackingError) or error.category is Category.INTERNAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +36,7 @@ class DeadLetter:
 
     @property
     def reason(self) -> str:
-        """`undecodable`, `unknown_client`, or `invalid_event`."""
+        """`undecodable`, `unknown_client`, `internal_error` or `invalid_event`."""
         return _REASONS.get(self.error.code, "invalid_event")
 
 

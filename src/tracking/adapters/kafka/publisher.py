@@ -1,18 +1,16 @@
 """Kafka-backed ingest: events are validated here, then published; the consumer stores them."""
 
 import asyncio
-import logging
 from collections.abc import Sequence
 
 from aiokafka.errors import KafkaError
 
 from tracking.adapters.kafka.messages import encode_event
 from tracking.adapters.kafka.producer import LazyProducer
+from tracking.adapters.outages import KAFKA
 from tracking.application.errors import Unavailable
 from tracking.application.ports import DependencyCheck, EventWriter, Queued
 from tracking.domain.events import Event
-
-log = logging.getLogger(__name__)
 
 
 class KafkaEventWriter(EventWriter):
@@ -37,10 +35,12 @@ class KafkaEventWriter(EventWriter):
                 ]
                 await asyncio.gather(*sent)
         except (KafkaError, TimeoutError, OSError) as error:
-            log.warning("publishing %d events failed: %r", len(events), error)
+            KAFKA.failed(error)
             raise Unavailable(
                 "broker_unavailable", "the events could not be queued; retry", retry_after=1
             ) from None
+        if KAFKA.down:
+            KAFKA.answered()
         return Queued()
 
 

@@ -42,6 +42,11 @@ class ConsumerStats:
         self.retries = Counter(
             "tracking_consumer_retries", "Failed attempts of a batch step", ["step"], registry=r
         )
+        self.splits = Counter(
+            "tracking_consumer_batch_splits",
+            "Batches split in halves to find a message that fails unexpectedly",
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "tracking_consumer_batch_seconds",
             "From fetch to committed offsets, per batch",

@@ -9,6 +9,7 @@ import asyncpg
 from sqlalchemy import exc as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tracking.adapters.outages import DATABASE
 from tracking.application.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connec
                 if is_outage(error):
                     await connection.invalidate()
                 raise
+    if DATABASE.down:
+        DATABASE.answered()
 
 
 @contextlib.contextmanager
@@ -102,7 +105,7 @@ def unavailable_when_down() -> Iterator[None]:
 def as_unavailable(error: BaseException) -> Unavailable | None:
     if not is_outage(error):
         return None
-    log.warning("database unavailable: %r", error)
+    DATABASE.failed(error)
     return Unavailable(
         "database_unavailable", "the database is unavailable; retry shortly", retry_after=1
     )

@@ -31,8 +31,9 @@ class PostgresUnitOfWork(UnitOfWork):
         try:
             self._transaction = connection.transaction()
             await self._transaction.start()
-        except BaseException:
-            await self._stack.aclose()
+        except BaseException as error:
+            # Through the connection's context, which turns an outage into `Unavailable`.
+            await self._stack.__aexit__(type(error), error, error.__traceback__)
             raise
         self._committed = False
         self.events = PostgresEventRepository(connection)

@@ -40,6 +40,7 @@ class ReadinessHandler:
         try:
             await asyncio.wait_for(check.check(), CHECK_TIMEOUT_SECONDS)
         except Exception as error:  # noqa: BLE001 - any failure means "not ready", with its reason
-            log.warning("readiness check %s failed: %r", check.name, error)
+            # Probed every few seconds: the outage itself is said once where it is met.
+            log.debug("readiness check %s failed: %r", check.name, error)
             return DependencyStatus(name=check.name, status="down", detail=type(error).__name__)
         return DependencyStatus(name=check.name, status="ok")

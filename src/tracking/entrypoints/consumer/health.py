@@ -4,25 +4,19 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import uvicorn
-from litestar import Litestar, Response, get
+from litestar import Litestar
 from litestar.di import Provide
 
 from tracking.application.queries.readiness import ReadinessHandler
-from tracking.entrypoints.probes import HealthController
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from tracking.entrypoints.probes import HealthController, metrics_route
 
 
 def create_health_app(readiness: ReadinessHandler, exposition: Callable[[], bytes]) -> Litestar:
-    @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE)
-    async def metrics() -> Response[bytes]:
-        return Response(exposition(), media_type=CONTENT_TYPE)
-
     def provide_readiness() -> ReadinessHandler:
         return readiness
 
     return Litestar(
-        route_handlers=[HealthController, metrics],
+        route_handlers=[HealthController, metrics_route(exposition)],
         dependencies={"readiness": Provide(provide_readiness, sync_to_thread=False)},
         openapi_config=None,
     )

@@ -41,7 +41,8 @@ class ConsumerService:
             server = None
             serving: asyncio.Task[None] | None = None
             if settings.consumer_port:
-                app = create_health_app(readiness, self.stats.exposition)
+                outages = container.outages()
+                app = create_health_app(readiness, lambda: self.stats.exposition() + outages())
                 server = health_server(app, settings.http_host, settings.consumer_port)
                 serving = asyncio.create_task(server.serve())
             log.info("consuming %s as group %s", settings.kafka_topic, settings.kafka_group)

@@ -22,7 +22,7 @@ from tracking.entrypoints.http.openapi import openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.request_id import add_request_id
 from tracking.entrypoints.http.tokens import TokenController
-from tracking.entrypoints.probes import HealthController
+from tracking.entrypoints.probes import HealthController, metrics_route
 from tracking.entrypoints.schedule import run_metrics_schedule
 
 
@@ -37,7 +37,7 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
         security=[{"BearerToken": []}, {"ApiKey": []}],
     )
     return Litestar(
-        route_handlers=[api, HealthController],
+        route_handlers=[api, HealthController, metrics_route(container.outages())],
         dependencies={
             "handlers": Provide(_handlers, use_cache=True, sync_to_thread=False),
             "readiness": Provide(_readiness, use_cache=True, sync_to_thread=False),

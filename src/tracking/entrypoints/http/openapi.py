@@ -73,5 +73,5 @@ _EXAMPLES = {
     409: _example(409, "client_name_taken", "a client named 'shop' exists"),
     413: _example(413, "payload_too_large", "a batch holds at most 1000 events, not 1200"),
     415: _example(415, "unsupported_media_type", "send the body as Content-Type: application/json"),
-    503: _example(503, "storage_unavailable", "the events could not be stored; retry"),
+    503: _example(503, "database_unavailable", "the database is unavailable; retry shortly"),
 }

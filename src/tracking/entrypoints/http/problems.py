@@ -26,6 +26,7 @@ STATUS_OF = {
     Category.CONFLICT: HTTPStatus.CONFLICT,
     Category.RATE_LIMITED: HTTPStatus.TOO_MANY_REQUESTS,
     Category.UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
+    Category.INTERNAL: HTTPStatus.INTERNAL_SERVER_ERROR,
 }
 
 _CODE_OF_STATUS = {
@@ -76,6 +77,8 @@ def problem_response(
 
 
 def _application_error(request: Request[Any, Any, Any], error: TrackingError) -> Response[Problem]:
+    if error.category is Category.INTERNAL:
+        return _unexpected_error(request, error)  # its detail is for the log, not the caller
     headers: dict[str, str] = {}
     if error.category is Category.UNAUTHENTICATED:
         headers["WWW-Authenticate"] = f'{WWW_AUTHENTICATE}, error="invalid_token"'
