@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from httpx import Response
 from litestar import Litestar
@@ -22,6 +23,9 @@ from tracking.settings import Settings
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 RECOVERY_ATTEMPTS = 40  # a quarter of a second apart
+# Not a performance bound: only "answered at all while hung" (the test client blocks its
+# loop on each request, so the guard is pytest-timeout's signal, which still unfreezes).
+HANG_GUARD_SECONDS = 300
 
 
 @pytest.fixture
@@ -154,3 +158,70 @@ def failures(metrics: Response) -> float:
     name = 'tracking_dependency_failures_total{dependency="database"} '
     lines = [line for line in metrics.text.splitlines() if line.startswith(name)]
     return float(lines[0].removeprefix(name)) if lines else 0.0
+
+
+@pytest.mark.timeout(HANG_GUARD_SECONDS, method="signal")
+async def test_a_hung_database_answers_503_within_our_own_deadlines_not_its(
+    database: Database, url: str
+) -> None:
+    """Frozen, not refusing: the server's own statement timeout cannot fire, so the deadlines
+    are the client's (pool wait, connect, statement). Every request is answered while the
+    server is still frozen; the hang guard is far above the configured second."""
+    settings = Settings(
+        storage="postgres",
+        database_url=url,
+        admin_api_key=ADMIN_KEY,
+        jwt_secret=JWT_SECRET,
+        db_pool_size=4,
+        db_connect_timeout_seconds=1,
+        db_pool_timeout_seconds=1,
+        db_statement_timeout_ms=1000,
+    )
+    async with AsyncTestClient(create_app(Container(settings=settings))) as http:
+        tenant = await register(http, ADMIN)
+        warm = [http.post("/api/event", headers=tenant.headers, json=event()) for _ in range(8)]
+        assert {a.status_code for a in await asyncio.gather(*warm)} == {201}
+
+        with database.frozen():
+            sends = [
+                http.post("/api/event", headers=tenant.headers, json=event()) for _ in range(16)
+            ]
+            reads = [http.get("/api/events", headers=tenant.headers) for _ in range(4)]
+            answers = await asyncio.gather(*sends, *reads)
+
+        for answer in answers:
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"] == PROBLEM
+            assert int(answer.headers["retry-after"]) >= 1
+        for _ in range(RECOVERY_ATTEMPTS):
+            if (await http.get("/health/ready")).status_code == 200:
+                break
+            await asyncio.sleep(0.25)
+        listed = await http.get("/api/events", headers=tenant.headers, params={"limit": 1000})
+        assert listed.status_code == 200, listed.text
+        # Nothing answered 503 was stored, unless its answer said its commit may have landed.
+        maybe = sum(1 for a in answers if a.json()["code"] == "commit_unknown")
+        assert 8 <= len(listed.json()["events"]) <= 8 + maybe
+
+
+async def test_a_commit_the_database_did_not_confirm_says_it_may_have_landed(
+    url: str, http: AsyncTestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent, never confirmed (the deadline passed, the connection broke): a plain "retry"
+    would be a lie when the sender gave no id, so the answer says what may have happened."""
+    confirm = asyncpg.transaction.Transaction.commit
+
+    async def unconfirmed(self: asyncpg.transaction.Transaction) -> None:
+        await confirm(self)
+        raise TimeoutError
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", unconfirmed)
+    sent = event(id=str(uuid.uuid4()))
+    answer = await http.post("/api/event", headers=ADMIN, json=sent)
+    monkeypatch.undo()
+
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "commit_unknown"
+    assert "may have landed" in answer.json()["detail"]
+    again = await http.post("/api/event", headers=ADMIN, json=sent)
+    assert again.json()["status"] == "duplicate"

@@ -27,6 +27,11 @@ _CONNECTION_FAILURES = (
 )
 
 
+DEADLINE_MARGIN_SECONDS = 1.0
+UNBOUNDED_SECONDS = 7 * 24 * 3600.0
+"""The client deadline of a statement that may rightly run long (a metrics computation)."""
+
+
 def async_url(url: str) -> str:
     """Any PostgreSQL URL, spelled for SQLAlchemy's asyncpg dialect."""
     scheme, sep, rest = url.partition("://")
@@ -54,6 +59,11 @@ def create_engine(
     executions PostgreSQL may switch a prepared statement to a generic plan that ignores the
     parameters; on skewed data (one heavy user, a wide time range) that was 7x slower. A custom
     plan costs a little planning per execution and is right for every parameter."""
+    # The client's own deadline on every statement (and COMMIT), a little after the server's:
+    # a hung server cannot enforce its statement_timeout, and would hold the caller with it.
+    deadline = (
+        statement_timeout_ms / 1000 + DEADLINE_MARGIN_SECONDS if statement_timeout_ms else None
+    )
     return create_async_engine(
         async_url(url),
         isolation_level="AUTOCOMMIT",
@@ -62,6 +72,7 @@ def create_engine(
         pool_timeout=pool_timeout,
         connect_args={
             "timeout": connect_timeout,
+            "command_timeout": deadline,
             "server_settings": {
                 "application_name": "tracking",
                 "plan_cache_mode": "force_custom_plan",
@@ -82,7 +93,7 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connec
             try:
                 yield raw.driver_connection
             except Exception as error:
-                if is_outage(error):
+                if is_outage(error) or is_outage(error.__cause__):
                     await connection.invalidate()
                 raise
     if DATABASE.down:
@@ -117,7 +128,19 @@ def as_unavailable(error: BaseException) -> Unavailable | None:
 _RETRYABLE_CLASSES = ("08", "53", "57", "40")
 
 
-def is_outage(error: BaseException) -> bool:
+def commit_unknown(error: BaseException) -> Unavailable:
+    """A COMMIT sent but not confirmed (the server hung, the connection broke): it may have
+    landed. The caller is told so, since only a retry with the same ids is then exactly once."""
+    DATABASE.failed(error)
+    return Unavailable(
+        "commit_unknown",
+        "the database did not confirm the commit in time: it may have landed. Retry with the "
+        "same event ids, and each event is stored once",
+        retry_after=1,
+    )
+
+
+def is_outage(error: BaseException | None) -> bool:
     sqlstate = getattr(error, "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate[:2] in _RETRYABLE_CLASSES:
         return True

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tracking.adapters.postgres.database import UNBOUNDED_SECONDS as LONG
 from tracking.adapters.postgres.database import driver_connection
 from tracking.application.ports import ComputedWindow, MetricsStore, StaleWindow
 from tracking.domain.windows import Window, WindowSize
@@ -177,15 +178,18 @@ class PostgresMetricsStore(MetricsStore):
             by_size.setdefault(window.size, []).append(window.start)
         filled = []
         async with driver_connection(self._engine) as connection, connection.transaction():
-            await connection.execute("SET LOCAL statement_timeout = 0")
+            await connection.execute("SET LOCAL statement_timeout = 0", timeout=LONG)
             for size, starts in by_size.items():
                 started = time.perf_counter()
-                await connection.execute(_LOCK_WINDOWS, size.hours, starts)
-                now_occupied = {r[0] for r in await connection.fetch(_OCCUPIED, size.hours, starts)}
+                await connection.execute(_LOCK_WINDOWS, size.hours, starts, timeout=LONG)
+                occupied = await connection.fetch(_OCCUPIED, size.hours, starts, timeout=LONG)
+                now_occupied = {r[0] for r in occupied}
                 empty = [start for start in starts if start not in now_occupied]
-                await connection.execute(_CLEAR_WINDOWS, size.hours, empty)
+                await connection.execute(_CLEAR_WINDOWS, size.hours, empty, timeout=LONG)
                 each_ms = (time.perf_counter() - started) * 1000 / max(1, len(empty))
-                await connection.execute(_LOG_EMPTY, size.hours, empty, computed_at, each_ms)
+                await connection.execute(
+                    _LOG_EMPTY, size.hours, empty, computed_at, each_ms, timeout=LONG
+                )
                 filled += [Window(start=s, size=size) for s in sorted(now_occupied)]
         return filled
 
@@ -197,15 +201,17 @@ class PostgresMetricsStore(MetricsStore):
         async with driver_connection(self._engine) as connection, connection.transaction():
             # A window may hold millions of events: the request-sized statement timeout would
             # fail it on every run, and every later window with it.
-            await connection.execute("SET LOCAL statement_timeout = 0")
+            await connection.execute("SET LOCAL statement_timeout = 0", timeout=LONG)
             started = time.perf_counter()
-            previous = await connection.fetchval(_LOCK_WINDOW, hours, start, end)
-            await connection.execute(_LOCK_MARKS, hours, start, only)
-            await connection.execute(_CLEAR_MARKS, hours, start, only)
-            await connection.execute(_MERGE_WINDOW, hours, start, end, computed_at, only)
+            previous = await connection.fetchval(_LOCK_WINDOW, hours, start, end, timeout=LONG)
+            await connection.execute(_LOCK_MARKS, hours, start, only, timeout=LONG)
+            await connection.execute(_CLEAR_MARKS, hours, start, only, timeout=LONG)
+            await connection.execute(
+                _MERGE_WINDOW, hours, start, end, computed_at, only, timeout=LONG
+            )
             if previous is not None or only is not None:
-                await connection.execute(_REMOVE_VANISHED, hours, start, end, only)
-            totals = await connection.fetchrow(_WINDOW_TOTALS, hours, start)
+                await connection.execute(_REMOVE_VANISHED, hours, start, end, only, timeout=LONG)
+            totals = await connection.fetchrow(_WINDOW_TOTALS, hours, start, timeout=LONG)
             kind = "computed" if previous is None else "recomputed"
             duration_ms = (time.perf_counter() - started) * 1000
             await connection.execute(

@@ -7,7 +7,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.clients import PostgresClientRepository
-from tracking.adapters.postgres.database import driver_connection, is_outage
+from tracking.adapters.postgres.database import commit_unknown, driver_connection, is_outage
 from tracking.adapters.postgres.events import PostgresEventRepository
 from tracking.adapters.postgres.principal_cache import PrincipalCache
 from tracking.adapters.postgres.windows import PostgresWindowRepository
@@ -48,12 +48,18 @@ class PostgresUnitOfWork(UnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         try:
-            if not self._committed and not (exc is not None and is_outage(exc)):
+            broken = exc is not None and (is_outage(exc) or is_outage(exc.__cause__))
+            if not self._committed and not broken:
                 await self._transaction.rollback()
         finally:
             await self._stack.__aexit__(exc_type, exc, tb)
 
     async def commit(self) -> None:
-        await self._transaction.commit()
+        try:
+            await self._transaction.commit()
+        except Exception as error:
+            if is_outage(error):
+                raise commit_unknown(error) from error
+            raise
         self._committed = True
         self._cache.forget(self.clients.changed)
