@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     group_commit_wait_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 0.0
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    http_header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
+    http_body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+    http_keep_alive_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 5
     metrics_window_hours: Annotated[int, msgspec.Meta(ge=1, le=24)] = 4
     metrics_grace_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 60
     metrics_backfill_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30

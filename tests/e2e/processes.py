@@ -72,9 +72,11 @@ class Tracking:
             check=False,
         )
 
-    def serve(self, *args: str, env: Mapping[str, str] | None = None) -> Server:
-        """`tracking serve` on a free port, once /health/live answers."""
-        port = free_port()
+    def serve(
+        self, *args: str, env: Mapping[str, str] | None = None, port: int | None = None
+    ) -> Server:
+        """`tracking serve` on `port` (by default a free one), once /health/live answers."""
+        port = port or free_port()
         log = self.tmp_path / f"serve-{len(self.servers)}.stderr"
         with log.open("w") as stderr:
             process = subprocess.Popen(

@@ -2,9 +2,7 @@
 closed after, and errors as one line."""
 
 import asyncio
-import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -14,6 +12,7 @@ import click
 from tracking.application.handlers import Handlers
 from tracking.bootstrap import Container, StartupError, notice, resolved, shut_down
 from tracking.domain.errors import TrackingError
+from tracking.entrypoints.logs import configure_logging
 from tracking.entrypoints.server import event_loop
 from tracking.settings import Settings, SettingsError, load_settings, unknown_variables
 
@@ -32,11 +31,7 @@ def load(**overrides: object) -> Settings:
         settings = load_settings(os.environ, **overrides)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     return settings
 
 

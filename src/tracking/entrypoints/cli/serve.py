@@ -8,7 +8,8 @@ from tracking.bootstrap import resolved
 from tracking.entrypoints.admin import ensure_admin
 from tracking.entrypoints.cli.common import ANY_STORAGE, handlers_of, load, opened
 from tracking.entrypoints.http.app import create_app
-from tracking.entrypoints.server import serve_http, serve_workers
+from tracking.entrypoints.server import serve_http
+from tracking.entrypoints.workers import serve_workers
 
 
 @click.command()

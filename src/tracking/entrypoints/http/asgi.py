@@ -7,11 +7,15 @@ from litestar import Litestar
 
 from tracking.bootstrap import Container
 from tracking.entrypoints.http.app import create_app
-from tracking.entrypoints.server import tune_gc
+from tracking.entrypoints.logs import configure_logging
+from tracking.entrypoints.server import bound_connections, tune_gc
 from tracking.settings import load_settings
 
 
 def app_from_environment() -> Litestar:
-    app = create_app(Container(settings=load_settings(os.environ)), admin=False)
+    settings = load_settings(os.environ)
+    configure_logging(settings)
+    app = create_app(Container(settings=settings), admin=False)
+    bound_connections(settings)
     tune_gc()
     return app

@@ -1,0 +1,13 @@
+"""Logging, configured alike in every process: the CLI's, and each `serve --workers` worker's
+(spawned afresh, it inherits none of its master's configuration)."""
+
+import logging
+import sys
+
+from tracking.settings import Settings
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=FORMAT)
