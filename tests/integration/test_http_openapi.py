@@ -95,3 +95,54 @@ async def test_the_interactive_docs_are_served(http: Http) -> None:
     assert "swagger-ui" in swagger.text
     assert redoc.status_code == 200
     assert "redoc" in redoc.text.lower()
+
+
+def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+async def test_every_api_operation_documents_every_status_it_can_answer(http: Http) -> None:
+    doc = await document(http)
+
+    for path, method, operation in operations(doc):
+        if not path.startswith("/api/"):
+            continue
+        expected = {"401", "500", "503"}
+        if "requestBody" in operation:
+            expected |= {"400", "413", "415"}
+        assert expected <= set(operation["responses"]), (method, path)
+
+
+async def test_every_operation_with_a_body_shows_an_example_of_one(http: Http) -> None:
+    doc = await document(http)
+
+    bodies = [(p, m, o) for p, m, o in operations(doc) if "requestBody" in o]
+    assert len(bodies) >= 4
+    for path, method, operation in bodies:
+        examples = operation["requestBody"]["content"]["application/json"]["examples"]
+        assert examples["example"]["value"], (method, path)
+
+
+async def test_bodies_whose_unknown_fields_are_refused_say_so(http: Http) -> None:
+    doc = await document(http)
+
+    for name in ("EventIn", "EventBatchSchema", "ClientIn"):
+        assert doc["components"]["schemas"][name]["additionalProperties"] is False, name
+
+
+async def test_each_status_of_the_metrics_run_has_one_shape_not_a_union(http: Http) -> None:
+    doc = await document(http)
+    responses = doc["paths"]["/api/metrics"]["post"]["responses"]
+
+    shapes = {
+        status: responses[status]["content"]["application/json"]["schema"]
+        for status in ("200", "202")
+    }
+    assert shapes == {
+        "200": {"$ref": "#/components/schemas/MetricsRunOut"},
+        "202": {"$ref": "#/components/schemas/AlreadyRunning"},
+    }

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 
 from tracking.application.queries.readiness import ReadinessHandler, ReadinessReport
 
@@ -18,7 +19,11 @@ class HealthController(Controller):
     async def live(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", summary="Every dependency answers (200) or not (503)")
+    @get(
+        "/ready",
+        summary="Every dependency answers (200) or not (503)",
+        responses={503: ResponseSpec(ReadinessReport, description="A dependency is down")},
+    )
     async def ready(
         self, readiness: NamedDependency[ReadinessHandler]
     ) -> Response[ReadinessReport]:

@@ -18,9 +18,10 @@ from tracking.entrypoints.http.auth import ApiAuthentication
 from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
 from tracking.entrypoints.http.metrics import MetricsController
-from tracking.entrypoints.http.openapi import openapi_config
+from tracking.entrypoints.http.openapi import complete, openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.request_id import add_request_id
+from tracking.entrypoints.http.schemas import ClientIn, EventBatchSchema, EventIn
 from tracking.entrypoints.http.tokens import TokenController
 from tracking.entrypoints.probes import HealthController, metrics_route
 from tracking.entrypoints.schedule import run_metrics_schedule
@@ -36,7 +37,7 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
         route_handlers=[EventController, ClientController, TokenController, MetricsController],
         security=[{"BearerToken": []}, {"ApiKey": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, HealthController, metrics_route(container.outages())],
         dependencies={
             "handlers": Provide(_handlers, use_cache=True, sync_to_thread=False),
@@ -50,6 +51,8 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
         request_max_body_size=MAX_BATCH_BYTES,
         logging_config=None,
     )
+    complete(app.openapi_schema, closed=[s.__name__ for s in (EventIn, EventBatchSchema, ClientIn)])
+    return app
 
 
 def _handlers(state: State) -> Handlers:

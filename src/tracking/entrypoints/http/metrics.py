@@ -84,6 +84,8 @@ class MetricsController(Controller):
         summary="Calculate metrics now (admin)",
         description=CalculateMetricsHandler.__doc__,
         responses={
+            # The answer is one shape per status, not a union to tell apart by its fields.
+            200: ResponseSpec(MetricsRunOut, description="The run's windows"),
             202: ResponseSpec(AlreadyRunning, description="Another run holds the lock"),
             **documented(401, 403),
         },

@@ -1,12 +1,21 @@
 """The OpenAPI document: its settings, security schemes and the documented problem answers."""
 
+from collections.abc import Sequence
 from http import HTTPStatus
 from importlib.metadata import version
 
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Example, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    Example,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Reference,
+    SecurityScheme,
+)
 
 from tracking.domain.errors import FieldError
 from tracking.entrypoints.http.problems import MEDIA_TYPE, Problem
@@ -73,5 +82,65 @@ _EXAMPLES = {
     409: _example(409, "client_name_taken", "a client named 'shop' exists"),
     413: _example(413, "payload_too_large", "a batch holds at most 1000 events, not 1200"),
     415: _example(415, "unsupported_media_type", "send the body as Content-Type: application/json"),
+    500: _example(500, "internal_error", "an unexpected error occurred; quote the request_id"),
     503: _example(503, "database_unavailable", "the database is unavailable; retry shortly"),
 }
+
+
+_EVENT = {
+    "id": "0b6c3f0e-5f43-5b2e-9a5a-3c2f4e1d0a11",
+    "user_id": "321",
+    "action": "page.view",
+    "occurred_at": "2026-11-20T10:00:00Z",
+    "metadata": {"page": "/hello/world"},
+}
+_BATCH = {"events": [_EVENT, {"user_id": 321, "action": "checkout.completed"}]}
+REQUEST_EXAMPLES: dict[tuple[str, str], object] = {
+    ("post", "/api/event"): _EVENT,
+    ("post", "/api/events"): _BATCH,
+    ("post", "/api/import"): _BATCH,
+    ("post", "/api/clients"): {"name": "shop-frontend", "role": "client"},
+}
+# Every /api operation can meet a bug (500) or an outage (503); one with a body can be sent
+# one too large (413), of another type (415) or malformed (400).
+_ANY_API = (401, 500, 503)
+_WITH_BODY = (400, 413, 415)
+
+
+def complete(openapi: OpenAPI, closed: Sequence[str]) -> None:
+    """What the generator leaves out: every status an operation can answer, a request
+    example for every body, and `additionalProperties: false` on the `closed` schemas (those
+    whose unknown fields are refused)."""
+    for path, item in (openapi.paths or {}).items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method)
+            if operation is None or not path.startswith("/api/"):
+                continue
+            statuses = [*_ANY_API, *(_WITH_BODY if operation.request_body else ())]
+            responses = operation.responses if operation.responses is not None else {}
+            for status in statuses:
+                responses.setdefault(str(status), _problem(status))
+            operation.responses = responses
+            example = REQUEST_EXAMPLES.get((method, path))
+            body = operation.request_body
+            if example is not None and body is not None and not isinstance(body, Reference):
+                for media in body.content.values():
+                    media.examples = {"example": Example(summary="a typical body", value=example)}
+    schemas = openapi.components.schemas if openapi.components else {}
+    for name in closed:
+        schema = schemas.get(name) if schemas else None
+        if schema is not None:
+            schema.additional_properties = False
+
+
+def _problem(status: int) -> OpenAPIResponse:
+    example = _EXAMPLES[status]
+    return OpenAPIResponse(
+        description=HTTPStatus(status).phrase,
+        content={
+            MEDIA_TYPE: OpenAPIMediaType(
+                schema=Reference(ref="#/components/schemas/Problem"),
+                examples={example.code: Example(summary=example.code, value=example)},
+            )
+        },
+    )
