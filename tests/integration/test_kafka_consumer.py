@@ -3,10 +3,13 @@ stored, then committed; what cannot be stored goes to the dead-letter topic with
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 from dependency_injector import providers
 
+from tests.databases import dsn
 from tests.integration.kafka_helpers import (
     count_is,
     eventually,
@@ -194,3 +197,33 @@ async def test_a_message_that_meets_a_bug_is_dead_lettered_as_internal_error_and
     assert sorted(row[1] for row in await stored(database_url)) == sorted(ids[:17] + ids[18:])
     assert sample(consumer, "tracking_consumer_dead_letters_total", reason="internal_error") == 1
     assert (sample(consumer, "tracking_consumer_batch_splits_total") or 0) >= 1
+
+
+async def test_kafka_times_are_read_by_the_same_rules_as_http(
+    consumer_settings: Settings, container: Container, kafka_bootstrap: str, database_url: str
+) -> None:
+    """Too old against its receipt: a dead letter naming the rule. Nanoseconds: truncated, so
+    the event stays before the window boundary it precedes."""
+    client = await new_client(container)
+    now = datetime.now(UTC).replace(microsecond=0)
+    boundary = now.replace(hour=now.hour - now.hour % 4, minute=0, second=0)
+    seven_digits = (boundary - timedelta(seconds=1)).isoformat().replace("+00:00", ".9999999Z")
+    values = [
+        message(client, id=str(uuid.uuid4()), occurred_at="2001-01-01T00:00:00Z"),
+        message(client, id=str(uuid.uuid4()), occurred_at=seven_digits),
+    ]
+    topic = consumer_settings.kafka_topic
+    await produce(kafka_bootstrap, topic, values, keys=[b"k"] * len(values))
+
+    async with running(service(consumer_settings)):
+        [letter] = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=1)
+        await count_is(database_url, 1)
+
+    assert letter.headers["tracking.error-code"] == b"occurred_at_too_old"
+    assert letter.headers["tracking.reason"] == b"invalid_event"
+    connection = await asyncpg.connect(dsn(database_url))
+    try:
+        stored_at = await connection.fetchval("SELECT occurred_at FROM events")
+    finally:
+        await connection.close()
+    assert stored_at == boundary - timedelta(microseconds=1)
