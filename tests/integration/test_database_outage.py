@@ -42,17 +42,22 @@ async def url(database: Database) -> str:
     return url
 
 
-@pytest.fixture
-async def http(url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    settings = Settings(
+def short_deadlines(url: str, *, pool_size: int = 20, statement_ms: int = 2000) -> Settings:
+    return Settings(
         storage="postgres",
         database_url=url,
         admin_api_key=ADMIN_KEY,
         jwt_secret=JWT_SECRET,
+        db_pool_size=pool_size,
         db_connect_timeout_seconds=1,
         db_pool_timeout_seconds=1,
-        db_statement_timeout_ms=2000,
+        db_statement_timeout_ms=statement_ms,
     )
+
+
+@pytest.fixture
+async def http(url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    settings = short_deadlines(url)
     async with AsyncTestClient(create_app(Container(settings=settings))) as client:
         yield client
 
@@ -167,16 +172,7 @@ async def test_a_hung_database_answers_503_within_our_own_deadlines_not_its(
     """Frozen, not refusing: the server's own statement timeout cannot fire, so the deadlines
     are the client's (pool wait, connect, statement). Every request is answered while the
     server is still frozen; the hang guard is far above the configured second."""
-    settings = Settings(
-        storage="postgres",
-        database_url=url,
-        admin_api_key=ADMIN_KEY,
-        jwt_secret=JWT_SECRET,
-        db_pool_size=4,
-        db_connect_timeout_seconds=1,
-        db_pool_timeout_seconds=1,
-        db_statement_timeout_ms=1000,
-    )
+    settings = short_deadlines(url, pool_size=4, statement_ms=1000)
     async with AsyncTestClient(create_app(Container(settings=settings))) as http:
         tenant = await register(http, ADMIN)
         warm = [http.post("/api/event", headers=tenant.headers, json=event()) for _ in range(8)]

@@ -45,9 +45,21 @@ async def test_a_batch_item_that_is_not_utf8_is_rejected_by_its_index(
     assert (results[1]["index"], results[1]["error"]["code"]) == (1, "invalid_encoding")
 
 
-@pytest.mark.parametrize("charset", ["latin-1", "ISO-8859-1", "utf-16", '"windows-1252"'])
-async def test_a_body_declared_in_another_charset_is_refused(
-    http: Http, tenant_a: Tenant, charset: str
+@pytest.mark.parametrize(
+    ("charset", "refused"),
+    [
+        ("latin-1", True),
+        ("ISO-8859-1", True),
+        ("utf-16", True),
+        ('"windows-1252"', True),
+        ("utf-8", False),
+        ("UTF-8", False),
+        ('"utf-8"', False),
+        ("utf8", False),
+    ],
+)
+async def test_a_body_declared_in_another_charset_than_utf8_is_refused(
+    http: Http, tenant_a: Tenant, charset: str, *, refused: bool
 ) -> None:
     answer = await http.post(
         "/api/event",
@@ -55,22 +67,12 @@ async def test_a_body_declared_in_another_charset_is_refused(
         content=b'{"user_id": "u", "action": "a"}',
     )
 
+    if not refused:
+        assert answer.status_code == 201, answer.text
+        return
     problem = assert_problem(answer, 400, "invalid_encoding")
     assert "UTF-8" in problem["detail"]
     await nothing_stored(http, tenant_a)
-
-
-@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"', "utf8"])
-async def test_a_body_declared_utf8_in_any_spelling_is_read(
-    http: Http, tenant_a: Tenant, charset: str
-) -> None:
-    answer = await http.post(
-        "/api/event",
-        headers=tenant_a.headers | {"Content-Type": f"application/json; charset={charset}"},
-        content=b'{"user_id": "u", "action": "a"}',
-    )
-
-    assert answer.status_code == 201, answer.text
 
 
 @pytest.mark.parametrize("path", ["/api/event", "/api/events", "/api/import", "/api/clients"])
