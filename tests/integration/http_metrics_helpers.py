@@ -10,10 +10,13 @@ from typing import Any
 from tests.integration.http_helpers import Http, Tenant, event
 from tracking.bootstrap import Container, resolved, shut_down
 
+# Taken once, when the suite starts: a test running across midnight must not send its events
+# for one "yesterday" and look for them on another.
+_MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
 
 def yesterday(hours: float) -> datetime:
-    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight - timedelta(days=1) + timedelta(hours=hours)
+    return _MIDNIGHT - timedelta(days=1) + timedelta(hours=hours)
 
 
 def stamp(at: datetime) -> str:
