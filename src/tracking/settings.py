@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import msgspec
@@ -144,5 +144,17 @@ def _one_line(message: str, values: Mapping[str, object]) -> str:
         return message
     field = path.rstrip("`")
     expected = detail.removesuffix(", got `str`").replace("`", "")
+    choices = _choices(field)
+    if choices and expected.startswith("Invalid enum value"):
+        expected = "must be one of " + ", ".join(choices)
     shown = "" if field in _SECRETS else f", got {values.get(field)!r}"
     return f"{PREFIX}{field.upper()}: {expected}{shown}"
+
+
+def _choices(field: str) -> list[str]:
+    """The allowed values of a setting that takes one of a few words."""
+    annotation = Settings.__annotations__.get(field)
+    for candidate in (annotation, *get_args(annotation)):
+        if get_origin(candidate) is Literal:
+            return [str(value) for value in get_args(candidate)]
+    return []

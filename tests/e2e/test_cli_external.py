@@ -38,6 +38,7 @@ def test_serve_refuses_an_unmigrated_database_until_tracking_migrate_ran(
     refused = cli.run("serve", env=env)
     upgraded = cli.run("migrate", env=env)
     current = cli.run("migrate", "current", env=env)
+    one_down = cli.run("migrate", "downgrade", "-1", env=env)
     downgraded = cli.run("migrate", "downgrade", "base", env=env)
     current_after_downgrade = cli.run("migrate", "current", env=env)
     history = cli.run("migrate", "history", env=env)
@@ -49,6 +50,9 @@ def test_serve_refuses_an_unmigrated_database_until_tracking_migrate_ran(
     assert "at head" in upgraded.stdout
     assert current.returncode == 0, current.stderr
     assert f"schema at {HEAD} (at head)" in current.stdout
+    assert "Context impl" not in upgraded.stderr + current.stderr  # no alembic chatter
+    assert one_down.returncode == 0, one_down.stderr
+    assert f"head is {HEAD}" in one_down.stdout
     assert downgraded.returncode == 0, downgraded.stderr
     assert current_after_downgrade.returncode == 0, current_after_downgrade.stderr
     assert "schema at nothing" in current_after_downgrade.stdout

@@ -265,3 +265,20 @@ def test_kafka_variables_are_settings_and_a_misspelt_one_is_unknown() -> None:
     }
 
     assert unknown_variables(environ) == ["TRACKING_KAFKA_TOPICS"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "allowed"),
+    [
+        ("TRACKING_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR"),
+        ("TRACKING_STORAGE", "embedded, postgres, memory"),
+        ("TRACKING_INGEST_MODE", "direct, kafka"),
+    ],
+)
+def test_a_word_that_is_not_one_of_the_choices_is_refused_naming_them(
+    variable: str, allowed: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({variable: "verbose"})
+
+    assert str(refused.value) == f"{variable}: must be one of {allowed}, got 'verbose'"

@@ -11,3 +11,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=FORMAT)
+    if settings.log_level != "DEBUG":
+        # "Context impl PostgresqlImpl." and "Will assume transactional DDL." at every start
+        # tell an operator nothing; what migrations ran is said by `tracking migrate` itself.
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

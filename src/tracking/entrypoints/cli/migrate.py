@@ -9,7 +9,8 @@ from tracking.entrypoints.cli.common import DATABASES, load, opened
 ACTIONS = click.Choice(["upgrade", "downgrade", "current", "history"])
 
 
-@click.command()
+# `downgrade -1` is a revision, not an option.
+@click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("action", type=ACTIONS, default="upgrade")
 @click.argument("revision", required=False)
 @click.option("--storage", type=DATABASES, default=None, help="[default: embedded]")
