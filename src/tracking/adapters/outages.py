@@ -34,10 +34,6 @@ class Outage:
         self._failures = 0
         _UP.labels(dependency).set(1)
 
-    @property
-    def down(self) -> bool:
-        return self._down_since is not None
-
     def failed(self, cause: BaseException) -> None:
         _FAILURES.labels(self.dependency).inc()
         self._failures += 1

@@ -39,8 +39,7 @@ class KafkaEventWriter(EventWriter):
             raise Unavailable(
                 "broker_unavailable", "the events could not be queued; retry", retry_after=1
             ) from None
-        if KAFKA.down:
-            KAFKA.answered()
+        KAFKA.answered()
         return Queued()
 
 

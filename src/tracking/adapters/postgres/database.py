@@ -96,8 +96,7 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connec
                 if is_outage(error) or is_outage(error.__cause__):
                     await connection.invalidate()
                 raise
-    if DATABASE.down:
-        DATABASE.answered()
+    DATABASE.answered()
 
 
 @contextlib.contextmanager
