@@ -167,3 +167,12 @@ def test_a_worker_that_starts_slowly_is_waited_for_not_killed(
     assert serving == starting  # the same two: none killed and replaced
     assert "exited with" not in log.read_text()
     assert returncode == 0, log.read_text()
+
+
+def test_workers_keep_the_connection_limits(cli: Tracking, database_url: str) -> None:
+    server = cli.serve("--workers", "2", env=external(database_url))
+    with socket.create_connection(("127.0.0.1", port_of(server))) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17_000)
+        answer = answer_of(connection)
+
+    assert answer.startswith(b"HTTP/1.1 431 ")

@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar
 
-from tracking.entrypoints.http.connections import BoundedHttpToolsProtocol, Limits
+from tracking.entrypoints.http.connections import BoundedConfig, Limits
 from tracking.settings import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -85,21 +85,18 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def bound_connections(settings: Settings) -> None:
-    """The connection limits of `http/connections.py`, for this process."""
-    Limits.header_timeout = settings.http_header_timeout_seconds
-    Limits.body_timeout = settings.http_body_timeout_seconds
-
-
 def http_config(app: Litestar | str, settings: Settings, **more: Any) -> uvicorn.Config:
-    return uvicorn.Config(
+    return BoundedConfig(
         app,
+        limits=Limits(
+            header_timeout=settings.http_header_timeout_seconds,
+            body_timeout=settings.http_body_timeout_seconds,
+        ),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
         access_log=settings.access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        http=BoundedHttpToolsProtocol,
         timeout_keep_alive=settings.http_keep_alive_seconds,
         **more,
     )
@@ -117,7 +114,6 @@ def listening_socket(config: uvicorn.Config) -> socket.socket:
 async def serve_http(app: Litestar, settings: Settings) -> None:
     """Serves in this event loop until SIGINT or SIGTERM; exits 1 if it never started (the
     port is taken, say)."""
-    bound_connections(settings)
     config = http_config(app, settings)
     sock = listening_socket(config)
     server = GracefulServer(config)

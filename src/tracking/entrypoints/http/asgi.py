@@ -8,7 +8,7 @@ from litestar import Litestar
 from tracking.bootstrap import Container
 from tracking.entrypoints.http.app import create_app
 from tracking.entrypoints.logs import configure_logging
-from tracking.entrypoints.server import bound_connections, tune_gc
+from tracking.entrypoints.server import tune_gc
 from tracking.settings import load_settings
 
 
@@ -16,6 +16,5 @@ def app_from_environment() -> Litestar:
     settings = load_settings(os.environ)
     configure_logging(settings)
     app = create_app(Container(settings=settings), admin=False)
-    bound_connections(settings)
     tune_gc()
     return app

@@ -13,19 +13,29 @@ work we do for it."""
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEADER_BYTES = 16 * 1024
 
 
+@dataclass(frozen=True, slots=True)
 class Limits:
-    """Set once per process, before serving (uvicorn builds the protocol itself)."""
+    header_timeout: float
+    body_timeout: float
+    max_header_bytes: int = MAX_HEADER_BYTES
 
-    max_header_bytes = MAX_HEADER_BYTES
-    header_timeout = 10.0
-    body_timeout = 30.0
+
+class BoundedConfig(uvicorn.Config):
+    """uvicorn's config, carrying our limits to the protocol it builds for each connection
+    (and, pickled with it, to every worker)."""
+
+    def __init__(self, app: Any, *, limits: Limits, **settings: Any) -> None:
+        super().__init__(app, http=BoundedHttpToolsProtocol, **settings)
+        self.limits = limits
 
 
 def _problem(status: int, phrase: str, code: str, detail: str) -> bytes:
@@ -48,8 +58,11 @@ def _problem(status: int, phrase: str, code: str, detail: str) -> bytes:
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        if not isinstance(config, BoundedConfig):
+            raise TypeError("BoundedHttpToolsProtocol is served with a BoundedConfig")
+        self._limits = config.limits
         self._header_bytes = 0
         self._in_headers = True
         self._completed = False  # a request ended within the chunk being read
@@ -68,7 +81,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._deadline is None and self._in_headers:
-            self._arm(Limits.header_timeout, "headers")
+            self._arm(self._limits.header_timeout, "headers")
         self._completed = False
         super().data_received(data)
         # A chunk that ends inside a header block counts whole against it, unless a request
@@ -76,12 +89,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # the bytes held stay within the limit and one chunk.
         if self._in_headers and not self._completed and not self.transport.is_closing():
             self._header_bytes += len(data)
-            if self._header_bytes > Limits.max_header_bytes:
+            if self._header_bytes > self._limits.max_header_bytes:
                 self._refuse(
                     431,
                     "Request Header Fields Too Large",
                     "headers_too_large",
-                    f"the request line and headers must fit in {Limits.max_header_bytes} bytes",
+                    "the request line and headers must fit in "
+                    f"{self._limits.max_header_bytes} bytes",
                 )
 
     def on_message_begin(self) -> None:
@@ -91,7 +105,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
-        self._arm(Limits.body_timeout, "body")
+        self._arm(self._limits.body_timeout, "body")
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
