@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from tests.databases import create_database, create_template, drop_database
 from tests.fakes import FixedClock
 from tests.kafka import Tansu, create_topics, new_topic_name
+from tests.redis_server import RedisServer
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.application.handlers import Handlers
 from tracking.bootstrap import Container, resolved, shut_down
@@ -130,6 +131,19 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker = Tansu(tmp_path_factory.mktemp("tansu") / "tansu.log")
     yield broker.bootstrap
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server for the whole session; never skipped: it is part of the product. Tests
+    share it, each under keys of its own (client ids, prefixes)."""
+    given = os.environ.get("TRACKING_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

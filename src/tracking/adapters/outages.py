@@ -58,6 +58,7 @@ class Outage:
 
 DATABASE = Outage("database")
 KAFKA = Outage("kafka")
+REDIS = Outage("redis")
 
 
 def exposition() -> bytes:

@@ -21,6 +21,7 @@ from tracking.application.views import (
 )
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
+from tracking.domain.limits import Admission, Charge
 from tracking.domain.windows import StaleMark, Window, WindowSize
 
 
@@ -155,9 +156,12 @@ class TokenCodec(Protocol):
 
 
 class DependencyCheck(Protocol):
-    """One dependency readiness depends on (a database, a broker)."""
+    """One dependency readiness reports (a database, a broker, Redis). A `required` one that
+    fails makes the process unready; any other is reported `degraded`, since the service
+    works on without it."""
 
     name: str
+    required: bool
 
     async def check(self) -> None:
         """Returns when the dependency answers; raises otherwise."""
@@ -225,3 +229,41 @@ class MetricsReadModel(Protocol):
     async def list_windows(
         self, size: WindowSize, starts_from: datetime, starts_till: datetime
     ) -> list[WindowView]: ...
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, charges: Sequence[Charge]) -> Admission:
+        """All or nothing: every charge fits its limit's current window and all are counted,
+        or none is. Exact across every process sharing the limiter; never raises for an
+        outage of its store (it decides locally then)."""
+        ...
+
+
+class Cache(Protocol):
+    """Answers worth keeping a while: in Redis, shared by every process; else in this one.
+    A cache never fails its caller: when its store is unreachable, it misses."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(
+        self, key: str, value: bytes, ttl_seconds: float, tags: Collection[str] = ()
+    ) -> None:
+        """Keeps `value` for `ttl_seconds`, findable by `invalidate_tag` for each tag."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def invalidate_prefix(self, prefix: str) -> None:
+        """Drops every entry whose key starts with `prefix`."""
+        ...
+
+    async def invalidate_tag(self, tag: str) -> None:
+        """Drops every entry set with this tag."""
+        ...
+
+
+class ClientChanges(Protocol):
+    async def announce(self, client_ids: Collection[UUID]) -> None:
+        """These clients changed (key, limits, role, active), committed: every process forgets
+        what it remembered of them, at once. Never raises for an outage of the channel."""
+        ...

@@ -45,6 +45,7 @@ class KafkaEventWriter(EventWriter):
 
 class KafkaCheck(DependencyCheck):
     name = "kafka"
+    required = True
 
     def __init__(self, producer: LazyProducer) -> None:
         self._producer = producer

@@ -69,6 +69,7 @@ class ConsumerStats:
 
 class ConsumerCheck(DependencyCheck):
     name = "consumer"
+    required = True
 
     def __init__(self, stats: ConsumerStats) -> None:
         self._stats = stats

@@ -48,6 +48,7 @@ class InMemoryStoreCheck:
     """The in-memory store lives in this process: if the process answers, so does the store."""
 
     name = "storage"
+    required = True
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store

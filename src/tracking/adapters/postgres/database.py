@@ -175,6 +175,7 @@ async def wait_until_reachable(url: str, *, retries: int, connect_timeout: float
 
 class PostgresCheck:
     name = "database"
+    required = True
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

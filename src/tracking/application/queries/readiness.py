@@ -25,7 +25,9 @@ class ReadinessReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ReadinessHandler:
-    """Ready only when every dependency answers within two seconds; checks run concurrently."""
+    """Ready only when every required dependency answers within two seconds; one that is not
+    required (Redis) is `degraded` when it does not, and the process stays ready. Checks run
+    concurrently."""
 
     def __init__(self, checks: Sequence[DependencyCheck]) -> None:
         self._checks = checks
@@ -33,7 +35,7 @@ class ReadinessHandler:
     async def __call__(self) -> ReadinessReport:
         statuses = await asyncio.gather(*(self._status(check) for check in self._checks))
         return ReadinessReport(
-            ready=all(s.status == "ok" for s in statuses), dependencies=list(statuses)
+            ready=all(s.status != "down" for s in statuses), dependencies=list(statuses)
         )
 
     async def _status(self, check: DependencyCheck) -> DependencyStatus:
@@ -42,5 +44,6 @@ class ReadinessHandler:
         except Exception as error:  # noqa: BLE001 - any failure means "not ready", with its reason
             # Probed every few seconds: the outage itself is said once where it is met.
             log.debug("readiness check %s failed: %r", check.name, error)
-            return DependencyStatus(name=check.name, status="down", detail=type(error).__name__)
+            status = "down" if check.required else "degraded"
+            return DependencyStatus(name=check.name, status=status, detail=type(error).__name__)
         return DependencyStatus(name=check.name, status="ok")

@@ -1,0 +1,1 @@
+"""Redis: shared rate limits, caches and invalidations, for every process of an installation."""

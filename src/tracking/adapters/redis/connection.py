@@ -1,0 +1,23 @@
+"""One client per process for a Redis URL, with deadlines short enough that an outage is met
+in a fraction of a request's time and the caller degrades instead of waiting."""
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
+"""What an unreachable, restarting or too slow Redis raises."""
+
+
+def redis_client(url: str, timeout_seconds: float) -> Redis:
+    """redis://, rediss:// (TLS) or unix:// URLs, as redis-py reads them."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        # One attempt: a retry is the caller's decision (it falls back instead).
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=30,
+    )
