@@ -35,10 +35,12 @@ class Charge:
         """The index of the window `now` (Unix seconds) falls in."""
         return math.floor(now / self.limit.window_seconds)
 
+    def window_ends(self, now: float) -> float:
+        return float((self.window(now) + 1) * self.limit.window_seconds)
+
     def reset_seconds(self, now: float) -> int:
         """Whole seconds until this charge's window ends (at least 1)."""
-        w = self.limit.window_seconds
-        return max(1, math.ceil((self.window(now) + 1) * w - now))
+        return max(1, math.ceil(self.window_ends(now) - now))
 
 
 @dataclass(frozen=True, slots=True)
