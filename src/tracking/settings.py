@@ -1,5 +1,6 @@
 """Settings from `TRACKING_*` environment variables, typed and checked once at start."""
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Annotated, Literal, get_args, get_origin
@@ -14,6 +15,7 @@ _NOT_SETTINGS = re.compile(r"TRACKING_TEST_.*")
 JWT_SECRET_MIN_BYTES = 32
 
 Storage = Literal["embedded", "postgres", "memory"]
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+asyncpg://")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 # Kafka's own rule for topic names (the group id allows more; we keep it as plain).
@@ -65,6 +67,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     kafka_retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 30.0
     kafka_unexpected_retries: Annotated[int, msgspec.Meta(ge=0, le=100)] = 3
     consumer_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8001
+    redis_url: str | None = None
+    redis_timeout_ms: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 1000
+    rate_limits: bool = True
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+    events_per_minute: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 60_000
+    auth_failures_per_minute: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 20
+    rate_limit_processes: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+    trusted_proxies: str = ""
+    cache_max_entries: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 10_000
     log_level: LogLevel = "INFO"
     access_log: bool = False
 
@@ -76,9 +87,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             return self.storage
         return "postgres" if self.database_url else "embedded"
 
+    @property
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The proxies whose X-Forwarded-For is believed (addresses or CIDR blocks)."""
+        return [
+            ipaddress.ip_network(p.strip()) for p in self.trusted_proxies.split(",") if p.strip()
+        ]
+
     def __post_init__(self) -> None:
         if self.database_url is not None:
             _check_database_url(self.database_url)
+        if self.redis_url is not None and not self.redis_url.startswith(_REDIS_SCHEMES):
+            raise SettingsError(
+                f"{PREFIX}REDIS_URL: must be a redis://, rediss:// or unix:// URL "
+                "(e.g. redis://localhost:6379/0)"
+            )
+        try:
+            self.trusted_networks  # noqa: B018 - parsing it is the check
+        except ValueError as error:
+            raise SettingsError(
+                f"{PREFIX}TRUSTED_PROXIES: must be addresses or CIDR blocks separated by "
+                f"commas (e.g. 10.0.0.0/8,192.168.1.7): {error}"
+            ) from None
         if HOURS_PER_DAY % self.metrics_window_hours:
             raise SettingsError(
                 f"{PREFIX}METRICS_WINDOW_HOURS: must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24), "
@@ -135,7 +165,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     )
 
 
-_SECRETS = {"jwt_secret", "admin_api_key", "database_url"}
+_SECRETS = {"jwt_secret", "admin_api_key", "database_url", "redis_url"}
 
 
 def _one_line(message: str, values: Mapping[str, object]) -> str:

@@ -55,6 +55,9 @@ class Tracking:
             if not name.startswith("TRACKING_") or name.startswith("TRACKING_TEST_")
         }
         self.env["TRACKING_DATA_DIR"] = str(self.data_dir)
+        # Tests send more than a minute's default share; the tests of limits set their own.
+        self.env["TRACKING_RATE_LIMIT_PER_MINUTE"] = "1000000"
+        self.env["TRACKING_EVENTS_PER_MINUTE"] = "10000000"
 
     @property
     def data_dir(self) -> Path:
@@ -133,6 +136,7 @@ class Tracking:
                     server.process.kill()
                     server.process.wait()
         stop_postmaster(self.data_dir / "postgres")
+        stop_embedded_redis(self.data_dir / "redis")
 
 
 def stop_postmaster(pgdata: Path) -> None:
@@ -145,6 +149,13 @@ def stop_postmaster(pgdata: Path) -> None:
         if not pid_file.exists():
             return
         time.sleep(0.1)
+
+
+def stop_embedded_redis(directory: Path) -> None:
+    """The embedded Redis a killed server left running (nobody else uses it)."""
+    pid_file = directory / "redis.pid"
+    with contextlib.suppress(ValueError, ProcessLookupError, FileNotFoundError):
+        os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
 
 
 def admin_key_printed(stderr: str) -> str | None:

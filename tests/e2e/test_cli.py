@@ -95,3 +95,37 @@ def test_clients_rotate_of_an_unknown_client_says_so(cli: Tracking) -> None:
 
     assert result.returncode == 1
     assert "no client" in one_error_line(result.stderr)
+
+
+def test_clients_update_changes_limits_role_and_activity_and_prints_the_client(
+    cli: Tracking,
+) -> None:
+    created = cli.run("clients", "create", "shop-frontend", "--events-per-minute", "500")
+    found = re.search(r"^id\s+(\S+)$", created.stdout, re.MULTILINE)
+    assert created.returncode == 0, created.stderr
+    assert found is not None, created.stdout
+    assert re.search(r"^events\s+500 per minute$", created.stdout, re.MULTILINE)
+
+    updated = cli.run(
+        "clients", "update", found[1], "--rate-limit", "600", "--role", "admin", "--inactive"
+    )
+    unchanged = cli.run("clients", "update", found[1])
+
+    assert updated.returncode == 0, updated.stderr
+    for line in (
+        f"id       {found[1]}",
+        "role     admin",
+        "active   no",
+        "requests 600 per minute",
+        "events   500 per minute",
+    ):
+        assert line in updated.stdout.splitlines(), updated.stdout
+    assert unchanged.returncode == 2
+    assert "--rate-limit" in unchanged.stderr
+
+
+def test_clients_update_of_an_unknown_client_says_so(cli: Tracking) -> None:
+    result = cli.run("clients", "update", "00000000-0000-7000-8000-000000000001", "--active")
+
+    assert result.returncode == 1
+    assert "no client" in one_error_line(result.stderr)

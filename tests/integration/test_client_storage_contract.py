@@ -17,6 +17,7 @@ def client(name: str, role: Role = Role.CLIENT, at: datetime = T0) -> tuple[Clie
         name=name,
         role=role,
         rate_limit_per_minute=60,
+        events_per_minute=6000,
         created_at=at,
         api_key=key,
     )
@@ -112,3 +113,26 @@ async def test_of_several_clients_only_those_that_exist_and_are_active_are_activ
 
     assert active == {shop.id}
     assert await storage.clients.active_among([]) == set()
+
+
+async def test_a_clients_limits_are_stored_and_read_back_by_every_reader(storage: Storage) -> None:
+    shop, key = client(f"shop-{uuid4()}")
+    await save(storage, shop)
+    changed = shop.changed(rate_limit_per_minute=120, events_per_minute=9000)
+    await save(storage, changed)
+
+    async with storage.uow() as uow:
+        stored = await uow.clients.get(shop.id)
+    view = await storage.clients.get(shop.id)
+    listed = [v for v in await storage.clients.list_all() if v.id == shop.id]
+    by_key = await storage.clients.principal_for_key(key.digest)
+    by_token = await storage.clients.principal_for_token(shop.id)
+
+    assert stored == changed
+    assert view is not None
+    assert by_key is not None
+    assert by_token is not None
+    for seen in (view, *listed):
+        assert (seen.rate_limit_per_minute, seen.events_per_minute) == (120, 9000), seen
+    for principal in (by_key, by_token):
+        assert (principal.rate_limit_per_minute, principal.events_per_minute) == (120, 9000)

@@ -14,6 +14,7 @@ ROUTES = {
     ("/api/clients/me", "get"),
     ("/api/clients/{client_id}", "get"),
     ("/api/clients/{client_id}", "delete"),
+    ("/api/clients/{client_id}", "patch"),
     ("/api/clients/{client_id}/rotate-key", "post"),
     ("/health/live", "get"),
     ("/health/ready", "get"),
@@ -130,7 +131,7 @@ async def test_every_operation_with_a_body_shows_an_example_of_one(http: Http) -
 async def test_bodies_whose_unknown_fields_are_refused_say_so(http: Http) -> None:
     doc = await document(http)
 
-    for name in ("EventIn", "EventBatchSchema", "ClientIn"):
+    for name in ("EventIn", "EventBatchSchema", "ClientIn", "ClientUpdateIn"):
         assert doc["components"]["schemas"][name]["additionalProperties"] is False, name
 
 
@@ -146,3 +147,18 @@ async def test_each_status_of_the_metrics_run_has_one_shape_not_a_union(http: Ht
         "200": {"$ref": "#/components/schemas/MetricsRunOut"},
         "202": {"$ref": "#/components/schemas/AlreadyRunning"},
     }
+
+
+async def test_the_client_change_body_shows_every_field_as_optional(http: Http) -> None:
+    doc = await document(http)
+
+    operation = doc["paths"]["/api/clients/{client_id}"]["patch"]
+    body = resolve(doc, operation["requestBody"]["content"]["application/json"]["schema"])
+    assert set(body["properties"]) == {
+        "rate_limit_per_minute",
+        "events_per_minute",
+        "role",
+        "active",
+    }
+    assert not body.get("required")
+    assert {"403", "404", "409"} <= set(operation["responses"])

@@ -18,7 +18,7 @@ from tests.integration.http_helpers import (
 )
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
 from tracking.application.principal import CredentialKind, Principal
-from tracking.domain.clients import Role
+from tracking.domain.clients import DEFAULT_EVENTS_PER_MINUTE, DEFAULT_RATE_LIMIT_PER_MINUTE, Role
 from tracking.settings import Settings
 
 
@@ -33,7 +33,11 @@ async def test_an_expired_token_is_a_401(
         clock=clock,
     )
     principal = Principal(
-        client_id=uuid.UUID(tenant_a.id), role=Role.CLIENT, credential=CredentialKind.API_KEY
+        client_id=uuid.UUID(tenant_a.id),
+        role=Role.CLIENT,
+        credential=CredentialKind.API_KEY,
+        rate_limit_per_minute=DEFAULT_RATE_LIMIT_PER_MINUTE,
+        events_per_minute=DEFAULT_EVENTS_PER_MINUTE,
     )
     token = codec.issue(principal).access_token
 

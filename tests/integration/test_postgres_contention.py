@@ -16,7 +16,7 @@ from tracking.application.errors import Conflict, Unavailable
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.list_events import ListEvents
 from tracking.bootstrap import Container, resolved, shut_down
-from tracking.domain.clients import Role
+from tracking.domain.clients import DEFAULT_EVENTS_PER_MINUTE, DEFAULT_RATE_LIMIT_PER_MINUTE, Role
 from tracking.domain.events import Event
 from tracking.settings import Settings
 
@@ -80,7 +80,13 @@ async def test_a_statement_cut_off_by_its_timeout_is_unavailable_not_a_crash(
     blocker = await asyncpg.connect(database_url)
     try:
         await blocker.execute("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-        actor = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
+        actor = Principal(
+            client_id=uuid4(),
+            role=Role.CLIENT,
+            credential=CredentialKind.API_KEY,
+            rate_limit_per_minute=DEFAULT_RATE_LIMIT_PER_MINUTE,
+            events_per_minute=DEFAULT_EVENTS_PER_MINUTE,
+        )
         handlers = await resolved(postgres.handlers())
         with pytest.raises(Unavailable):
             await handlers.list_events(ListEvents(actor=actor))

@@ -17,7 +17,9 @@ from tracking.domain.limits import REQUESTS, Charge, Limit
 
 
 def decisions(mode: str) -> float:
-    return sum(DECISIONS.labels(mode, outcome)._value.get() for outcome in ("admitted", "refused"))
+    return sum(
+        float(DECISIONS.labels(mode, outcome)._value.get()) for outcome in ("admitted", "refused")
+    )
 
 
 def charge(subject: str) -> list[Charge]:
@@ -30,6 +32,7 @@ async def test_redis_down_means_local_shares_and_back_when_it_returns(
     monkeypatch.setattr(rate_limiter, "RETRY_SECONDS", 0.05)
     server = RedisServer(tmp_path)
     redis = redis_client(server.url, 0.5)
+
     def now() -> float:  # mid-minute, whenever the test runs: no window ends during it
         return 1_790_000_010.0 - 1_790_000_010.0 % 60 + 10
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.unit.support import uow_factory
+from tests.unit.support import ChangesSpy, uow_factory
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.ports import UnitOfWorkFactory
@@ -21,3 +21,8 @@ def uow(store: InMemoryStore) -> UnitOfWorkFactory:
 @pytest.fixture
 def ids() -> UuidV7Generator:
     return UuidV7Generator()
+
+
+@pytest.fixture
+def changes(store: InMemoryStore) -> ChangesSpy:
+    return ChangesSpy(store)

@@ -1,22 +1,31 @@
 """Plain helpers for unit tests: an in-memory installation built by hand, and its callers."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from tracking.adapters.group_commit import GroupCommitEventWriter
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
+from tracking.adapters.memory.rate_limiter import InMemoryRateLimiter
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
 from tracking.application.commands.record_events import NewEvent, RecordEvents, RecordEventsHandler
 from tracking.application.commands.register_client import (
+    ClientDefaults,
     RegisterClient,
     RegisterClientHandler,
     RegisteredClient,
 )
-from tracking.application.ports import Clock, EventWriter, UnitOfWorkFactory, WriteResult
+from tracking.application.ports import (
+    ClientChanges,
+    Clock,
+    EventWriter,
+    RateLimiter,
+    UnitOfWorkFactory,
+    WriteResult,
+)
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
 from tracking.domain.clients import Client, Role
@@ -53,8 +62,21 @@ def codec(
     )
 
 
-def authenticator(store: InMemoryStore) -> AuthenticateHandler:
-    return AuthenticateHandler(InMemoryClientReadModel(store), codec())
+def authenticator(
+    store: InMemoryStore,
+    *,
+    clock: Clock | None = None,
+    failures_per_minute: int | None = None,
+    limiter: RateLimiter | None = None,
+) -> AuthenticateHandler:
+    clock = clock or SystemClock()
+    return AuthenticateHandler(
+        InMemoryClientReadModel(store),
+        codec(),
+        limiter or InMemoryRateLimiter(now=lambda: clock.now().timestamp()),
+        clock,
+        failures_per_minute=failures_per_minute,
+    )
 
 
 async def authenticate_key(store: InMemoryStore, api_key: str) -> Principal:
@@ -62,14 +84,50 @@ async def authenticate_key(store: InMemoryStore, api_key: str) -> Principal:
 
 
 def principal_of(client: Client, credential: CredentialKind = CredentialKind.API_KEY) -> Principal:
-    return Principal(client_id=client.id, role=client.role, credential=credential)
+    return Principal(
+        client_id=client.id,
+        role=client.role,
+        credential=credential,
+        rate_limit_per_minute=client.rate_limit_per_minute,
+        events_per_minute=client.events_per_minute,
+    )
+
+
+def principal(
+    role: Role = Role.CLIENT, credential: CredentialKind = CredentialKind.API_KEY
+) -> Principal:
+    """A caller of a client that need not exist, with the default limits."""
+    defaults = ClientDefaults()
+    return Principal(
+        client_id=uuid4(),
+        role=role,
+        credential=credential,
+        rate_limit_per_minute=defaults.rate_limit_per_minute,
+        events_per_minute=defaults.events_per_minute,
+    )
 
 
 async def register(
     store: InMemoryStore, name: str, role: Role = Role.CLIENT, clock: Clock | None = None
 ) -> RegisteredClient:
-    handler = RegisterClientHandler(uow_factory(store), clock or SystemClock(), UuidV7Generator())
+    handler = RegisterClientHandler(
+        uow_factory(store), clock or SystemClock(), UuidV7Generator(), ClientDefaults()
+    )
     return await handler(RegisterClient(actor=Principal.operator(), name=name, role=role))
+
+
+class ChangesSpy(ClientChanges):
+    """Remembers each announcement, and what the store had committed of those clients then:
+    an announcement must follow its commit, or another process could read the old state."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.announced: list[set[UUID]] = []
+        self.seen: dict[UUID, Client | None] = {}
+
+    async def announce(self, client_ids: Collection[UUID]) -> None:
+        self.announced.append(set(client_ids))
+        self.seen |= {client_id: self._store.clients.get(client_id) for client_id in client_ids}
 
 
 def group_commit(store: InMemoryStore, clock: Clock) -> GroupCommitEventWriter:

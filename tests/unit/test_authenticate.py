@@ -14,6 +14,7 @@ from tests.unit.support import (
     AUDIENCE,
     ISSUER,
     JWT_SECRET,
+    ChangesSpy,
     authenticator,
     codec,
     principal_of,
@@ -68,7 +69,11 @@ async def test_a_valid_api_key_gives_its_clients_principal(
     principal = await authenticator(store)(Authenticate(api_key=acme.api_key))
 
     assert principal == Principal(
-        client_id=acme.client.id, role=Role.CLIENT, credential=CredentialKind.API_KEY
+        client_id=acme.client.id,
+        role=Role.CLIENT,
+        credential=CredentialKind.API_KEY,
+        rate_limit_per_minute=acme.client.rate_limit_per_minute,
+        events_per_minute=acme.client.events_per_minute,
     )
 
 
@@ -180,7 +185,7 @@ async def test_a_deactivated_client_is_refused_with_its_still_unexpired_token_an
     store: InMemoryStore, acme: RegisteredClient
 ) -> None:
     token = token_for(acme)
-    deactivate = DeactivateClientHandler(uow_factory(store))
+    deactivate = DeactivateClientHandler(uow_factory(store), ChangesSpy(store))
     await deactivate(DeactivateClient(actor=Principal.operator(), client_id=acme.client.id))
 
     with pytest.raises(Unauthenticated) as by_token:

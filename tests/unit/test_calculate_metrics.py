@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import record
+from tests.unit.support import principal, record
 from tracking.adapters.memory.metrics import InMemoryMetricsStore
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.calculate_metrics import (
@@ -16,12 +16,11 @@ from tracking.application.commands.calculate_metrics import (
 from tracking.application.commands.record_events import NewEvent
 from tracking.application.errors import Forbidden
 from tracking.application.metrics_policy import MetricsPolicy
-from tracking.application.principal import CredentialKind, Principal
-from tracking.domain.clients import Role
+from tracking.application.principal import Principal
 from tracking.domain.errors import InvalidInput
 from tracking.domain.windows import WindowSize
 
-CLIENT = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
+CLIENT = principal()
 POLICY = MetricsPolicy(
     size=WindowSize(4),
     grace=timedelta(seconds=60),

@@ -1,4 +1,4 @@
-"""The rules of a client: its name, its rate limit and its API key."""
+"""The rules of a client: its name, its limits, its API key and how it may be changed."""
 
 import hashlib
 import re
@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fakes import T0
-from tracking.domain.clients import ApiKey, Client, Role, hash_api_key, name_of, rate_limit_of
+from tracking.domain.clients import (
+    ApiKey,
+    Client,
+    Role,
+    events_per_minute_of,
+    hash_api_key,
+    name_of,
+    rate_limit_of,
+)
 from tracking.domain.errors import RuleViolation
 
 PRINTABLE = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"))
@@ -43,6 +51,21 @@ def test_a_rate_limit_outside_1_to_a_million_is_refused(limit: int) -> None:
     assert (refused.value.code, refused.value.field) == (
         "invalid_rate_limit",
         "rate_limit_per_minute",
+    )
+
+
+@pytest.mark.parametrize("quota", [1, 60_000, 10_000_000])
+def test_an_events_quota_from_1_to_ten_million_is_accepted(quota: int) -> None:
+    assert events_per_minute_of(quota) == quota
+
+
+@pytest.mark.parametrize("quota", [0, -5, 10_000_001])
+def test_an_events_quota_outside_1_to_ten_million_is_refused(quota: int) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        events_per_minute_of(quota)
+    assert (refused.value.code, refused.value.field) == (
+        "invalid_events_per_minute",
+        "events_per_minute",
     )
 
 
@@ -95,11 +118,13 @@ def test_a_registered_client_is_active_and_keeps_only_the_digest_of_its_key() ->
         name="  acme  ",
         role=Role.CLIENT,
         rate_limit_per_minute=100,
+        events_per_minute=5000,
         created_at=T0,
         api_key=key,
     )
 
     assert client.name == "acme"
+    assert (client.rate_limit_per_minute, client.events_per_minute) == (100, 5000)
     assert client.active
     assert not client.is_admin
     assert client.api_key_hash == key.digest
@@ -108,17 +133,88 @@ def test_a_registered_client_is_active_and_keeps_only_the_digest_of_its_key() ->
 
 
 @pytest.mark.parametrize(
-    ("name", "rate_limit", "code"),
-    [("", 100, "invalid_name"), ("acme", 0, "invalid_rate_limit")],
+    ("name", "rate_limit", "events", "code"),
+    [
+        ("", 100, 100, "invalid_name"),
+        ("acme", 0, 100, "invalid_rate_limit"),
+        ("acme", 100, 0, "invalid_events_per_minute"),
+    ],
 )
-def test_registering_a_client_checks_its_rules(name: str, rate_limit: int, code: str) -> None:
+def test_registering_a_client_checks_its_rules(
+    name: str, rate_limit: int, events: int, code: str
+) -> None:
     with pytest.raises(RuleViolation) as refused:
         Client.register(
             id=uuid4(),
             name=name,
             role=Role.CLIENT,
             rate_limit_per_minute=rate_limit,
+            events_per_minute=events,
             created_at=T0,
             api_key=ApiKey.generate(),
         )
     assert refused.value.code == code
+
+
+def acme(role: Role = Role.CLIENT) -> Client:
+    return Client.register(
+        id=uuid4(),
+        name="acme",
+        role=role,
+        rate_limit_per_minute=100,
+        events_per_minute=5000,
+        created_at=T0,
+        api_key=ApiKey.generate(),
+    )
+
+
+def test_a_change_sets_what_it_names_and_keeps_the_rest() -> None:
+    before = acme()
+
+    after = before.changed(events_per_minute=9000, role=Role.ADMIN)
+
+    assert (after.events_per_minute, after.role) == (9000, Role.ADMIN)
+    assert after.rate_limit_per_minute == before.rate_limit_per_minute
+    assert (after.id, after.name, after.active, after.api_key_hash) == (
+        before.id,
+        before.name,
+        before.active,
+        before.api_key_hash,
+    )
+    assert before.changed() == before
+
+
+def test_a_change_deactivates_and_reactivates() -> None:
+    retired = acme().changed(active=False)
+
+    assert not retired.active
+    assert retired.changed(active=True).active
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "events", "code"),
+    [
+        (0, None, "invalid_rate_limit"),
+        (1_000_001, None, "invalid_rate_limit"),
+        (None, 0, "invalid_events_per_minute"),
+        (None, 10_000_001, "invalid_events_per_minute"),
+    ],
+)
+def test_a_change_checks_the_limits_as_registration_does(
+    rate_limit: int | None, events: int | None, code: str
+) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        acme().changed(rate_limit_per_minute=rate_limit, events_per_minute=events)
+    assert refused.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("client", "active_admin"),
+    [
+        (acme(Role.ADMIN), True),
+        (acme(Role.ADMIN).deactivated(), False),
+        (acme(Role.CLIENT), False),
+    ],
+)
+def test_only_an_active_admin_is_one(client: Client, active_admin: bool) -> None:
+    assert client.is_active_admin is active_admin

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import WriterSpy, register, uow_factory
+from tests.unit.support import ChangesSpy, WriterSpy, register, uow_factory
 from tracking.adapters.kafka.batches import BatchOutcome, store_batch
 from tracking.adapters.kafka.consumer import FIRST_RETRY_SECONDS, backoff
 from tracking.adapters.kafka.messages import Message, encode_event, message_event_id
@@ -283,7 +283,7 @@ async def test_an_event_of_a_deactivated_client_is_an_unknown_client(
     store: InMemoryStore, consume: Consumer, acme: UUID
 ) -> None:
     globex = (await register(store, "globex")).client.id
-    await DeactivateClientHandler(uow_factory(store))(
+    await DeactivateClientHandler(uow_factory(store), ChangesSpy(store))(
         DeactivateClient(actor=Principal.operator(), client_id=globex)
     )
 

@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.unit.support import authenticate_key, principal_of, register
+from tests.unit.support import ChangesSpy, authenticate_key, principal_of, register
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.deactivate_client import (
     DeactivateClient,
@@ -18,8 +18,8 @@ from tracking.domain.clients import Role
 
 
 @pytest.fixture
-def handler(uow: UnitOfWorkFactory) -> DeactivateClientHandler:
-    return DeactivateClientHandler(uow)
+def handler(uow: UnitOfWorkFactory, changes: ChangesSpy) -> DeactivateClientHandler:
+    return DeactivateClientHandler(uow, changes)
 
 
 async def test_a_deactivated_clients_key_no_longer_authenticates(
@@ -108,3 +108,21 @@ async def test_two_admins_deactivating_each_other_at_once_leave_one_active(
 
     assert sum(isinstance(outcome, Conflict) for outcome in outcomes) == 1
     assert sum(client.active for client in store.clients.values()) == 1
+
+
+async def test_a_deactivation_is_announced_once_it_is_committed_and_only_then(
+    handler: DeactivateClientHandler, store: InMemoryStore, changes: ChangesSpy
+) -> None:
+    acme = (await register(store, "acme")).client
+    admin = (await register(store, "ops", Role.ADMIN)).client
+    command = DeactivateClient(actor=Principal.operator(), client_id=acme.id)
+
+    await handler(command)
+    await handler(command)
+    with pytest.raises(Conflict):
+        await handler(DeactivateClient(actor=Principal.operator(), client_id=admin.id))
+
+    assert changes.announced == [{acme.id}]
+    announced = changes.seen[acme.id]
+    assert announced is not None
+    assert not announced.active

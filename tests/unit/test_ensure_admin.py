@@ -8,6 +8,7 @@ from tests.fakes import FixedClock
 from tests.unit.support import (
     OTHER_STRONG_KEY,
     STRONG_KEY,
+    ChangesSpy,
     authenticate_key,
     register,
     uow_factory,
@@ -24,6 +25,7 @@ from tracking.application.commands.ensure_admin import (
     EnsureAdmin,
     EnsureAdminHandler,
 )
+from tracking.application.commands.register_client import ClientDefaults
 from tracking.application.errors import Conflict, Unauthenticated
 from tracking.application.ports import UnitOfWorkFactory
 from tracking.application.principal import Principal
@@ -33,7 +35,7 @@ from tracking.domain.errors import InvalidInput
 
 @pytest.fixture
 def handler(uow: UnitOfWorkFactory, clock: FixedClock, ids: UuidV7Generator) -> EnsureAdminHandler:
-    return EnsureAdminHandler(uow, clock, ids)
+    return EnsureAdminHandler(uow, clock, ids, ClientDefaults())
 
 
 async def test_without_a_key_or_an_admin_one_is_created_with_a_new_key(
@@ -138,7 +140,7 @@ async def test_a_configured_key_reactivates_a_deactivated_admin(
     await handler(EnsureAdmin(api_key=STRONG_KEY))
     await register(store, "ops", Role.ADMIN)
     admin_id = (await authenticate_key(store, STRONG_KEY)).client_id
-    deactivate = DeactivateClientHandler(uow_factory(store))
+    deactivate = DeactivateClientHandler(uow_factory(store), ChangesSpy(store))
     await deactivate(DeactivateClient(actor=Principal.operator(), client_id=admin_id))
 
     ensured = await handler(EnsureAdmin(api_key=STRONG_KEY))

@@ -8,12 +8,10 @@ import jwt
 import pytest
 
 from tests.fakes import FixedClock
-from tests.unit.support import AUDIENCE, ISSUER, JWT_SECRET, codec
+from tests.unit.support import AUDIENCE, ISSUER, JWT_SECRET, codec, principal
 from tracking.application.errors import Unauthenticated
-from tracking.application.principal import CredentialKind, Principal
-from tracking.domain.clients import Role
 
-ACME = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
+ACME = principal()
 
 
 def signed(claims: dict[str, object], algorithm: str = "HS256") -> str:

@@ -6,20 +6,20 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import record
+from tests.unit.support import principal, record
 from tracking.adapters.memory.read_models import InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.record_events import NewEvent
 from tracking.application.errors import Forbidden
-from tracking.application.principal import CredentialKind, Principal
+from tracking.application.principal import CredentialKind
 from tracking.application.queries.list_events import ListEvents, ListEventsHandler
 from tracking.application.views import Order
 from tracking.domain.clients import Role
 from tracking.domain.errors import InvalidInput
 
-CLIENT = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
-OTHER = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
-ADMIN = Principal(client_id=uuid4(), role=Role.ADMIN, credential=CredentialKind.TOKEN)
+CLIENT = principal()
+OTHER = principal()
+ADMIN = principal(Role.ADMIN, CredentialKind.TOKEN)
 E1, E2, E3, E4 = (uuid4() for _ in range(4))
 
 

@@ -10,17 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import record
+from tests.unit.support import principal, record
 from tracking.adapters.memory.read_models import InMemoryEventReadModel
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.record_events import NewEvent
-from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.list_events import ListEvents, ListEventsHandler
 from tracking.application.views import Order
-from tracking.domain.clients import Role
 from tracking.domain.errors import InvalidInput
 
-CLIENT = Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
+CLIENT = principal()
 
 
 async def seeded(store: InMemoryStore, events: list[tuple[UUID, int]]) -> ListEventsHandler:

@@ -7,7 +7,7 @@ import pytest
 
 from tracking.adapters.postgres.principal_cache import PrincipalCache
 from tracking.application.principal import CredentialKind, Principal
-from tracking.domain.clients import Role
+from tracking.domain.clients import DEFAULT_EVENTS_PER_MINUTE, DEFAULT_RATE_LIMIT_PER_MINUTE, Role
 
 
 class Clock:
@@ -26,7 +26,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def principal() -> Principal:
-    return Principal(client_id=uuid4(), role=Role.CLIENT, credential=CredentialKind.API_KEY)
+    return Principal(
+        client_id=uuid4(),
+        role=Role.CLIENT,
+        credential=CredentialKind.API_KEY,
+        rate_limit_per_minute=DEFAULT_RATE_LIMIT_PER_MINUTE,
+        events_per_minute=DEFAULT_EVENTS_PER_MINUTE,
+    )
 
 
 def test_an_answer_is_kept_for_its_lifetime_only(clock: Clock) -> None:
@@ -85,3 +91,17 @@ def test_an_answer_read_before_a_change_committed_is_not_kept(clock: Clock) -> N
     cache.put(("api_key_hash", "h"), shop, read_while)  # ... and the read ends
 
     assert cache.get(("api_key_hash", "h")) == (False, None)
+
+
+def test_forgetting_any_client_drops_every_cached_absence(clock: Clock) -> None:
+    """A key that found no active client may be a deactivated client's: once it is
+    reactivated, the key must work at once, though the absence named no client."""
+    cache = PrincipalCache(ttl_seconds=60)
+    shop = principal()
+    cache.put(("api_key_hash", "inactive"), None, cache.generation)
+    cache.put(("api_key_hash", "h"), shop, cache.generation)
+
+    cache.forget([uuid4()])
+
+    assert cache.get(("api_key_hash", "inactive")) == (False, None)
+    assert cache.get(("api_key_hash", "h")) == (True, shop)

@@ -8,11 +8,15 @@ from tests.fakes import T0, FixedClock
 from tests.unit.support import authenticate_key, principal_of, register
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.system import UuidV7Generator
-from tracking.application.commands.register_client import RegisterClient, RegisterClientHandler
+from tracking.application.commands.register_client import (
+    ClientDefaults,
+    RegisterClient,
+    RegisterClientHandler,
+)
 from tracking.application.errors import Conflict, Forbidden
 from tracking.application.ports import UnitOfWorkFactory
 from tracking.application.principal import CredentialKind, Principal
-from tracking.domain.clients import Role
+from tracking.domain.clients import DEFAULT_EVENTS_PER_MINUTE, DEFAULT_RATE_LIMIT_PER_MINUTE, Role
 from tracking.domain.errors import InvalidInput
 
 
@@ -20,7 +24,7 @@ from tracking.domain.errors import InvalidInput
 def handler(
     uow: UnitOfWorkFactory, clock: FixedClock, ids: UuidV7Generator
 ) -> RegisterClientHandler:
-    return RegisterClientHandler(uow, clock, ids)
+    return RegisterClientHandler(uow, clock, ids, ClientDefaults())
 
 
 async def test_an_admin_registers_a_client_whose_key_authenticates_it(
@@ -38,8 +42,48 @@ async def test_an_admin_registers_a_client_whose_key_authenticates_it(
     assert client.created_at == T0
     assert registered.api_key.startswith("trk_")
     assert await authenticate_key(store, registered.api_key) == Principal(
-        client_id=client.id, role=Role.CLIENT, credential=CredentialKind.API_KEY
+        client_id=client.id,
+        role=Role.CLIENT,
+        credential=CredentialKind.API_KEY,
+        rate_limit_per_minute=60,
+        events_per_minute=60_000,
     )
+
+
+async def test_limits_not_given_are_the_handlers_defaults(
+    uow: UnitOfWorkFactory, clock: FixedClock, ids: UuidV7Generator
+) -> None:
+    defaults = ClientDefaults(rate_limit_per_minute=50, events_per_minute=500)
+    handler = RegisterClientHandler(uow, clock, ids, defaults)
+    operator = Principal.operator()
+
+    plain = (await handler(RegisterClient(actor=operator, name="plain"))).client
+    named = await handler(
+        RegisterClient(actor=operator, name="named", events_per_minute=9, rate_limit_per_minute=8)
+    )
+
+    assert (plain.rate_limit_per_minute, plain.events_per_minute) == (50, 500)
+    assert (named.client.rate_limit_per_minute, named.client.events_per_minute) == (8, 9)
+
+
+def test_the_default_defaults_are_the_domains() -> None:
+    assert ClientDefaults() == ClientDefaults(
+        rate_limit_per_minute=DEFAULT_RATE_LIMIT_PER_MINUTE,
+        events_per_minute=DEFAULT_EVENTS_PER_MINUTE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "events", "code"),
+    [(0, 10, "invalid_rate_limit"), (10, 10_000_001, "invalid_events_per_minute")],
+)
+def test_defaults_outside_the_domains_bounds_are_refused_at_once(
+    rate_limit: int, events: int, code: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        ClientDefaults(rate_limit_per_minute=rate_limit, events_per_minute=events)
+
+    assert refused.value.code == code
 
 
 async def test_a_client_may_not_register_clients(
@@ -91,6 +135,18 @@ async def test_an_invalid_client_is_refused_and_not_stored(
     code, field = expected
     assert refused.value.code == code
     assert [error.field for error in refused.value.errors] == [field]
+    assert store.clients == {}
+
+
+async def test_an_invalid_events_quota_is_refused_and_not_stored(
+    handler: RegisterClientHandler, store: InMemoryStore
+) -> None:
+    command = RegisterClient(actor=Principal.operator(), name="acme", events_per_minute=0)
+
+    with pytest.raises(InvalidInput) as refused:
+        await handler(command)
+
+    assert [error.field for error in refused.value.errors] == ["events_per_minute"]
     assert store.clients == {}
 
 

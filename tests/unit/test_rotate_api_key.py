@@ -4,18 +4,18 @@ from uuid import uuid4
 
 import pytest
 
-from tests.unit.support import authenticate_key, principal_of, register
+from tests.unit.support import ChangesSpy, authenticate_key, principal_of, register
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.rotate_api_key import RotateApiKey, RotateApiKeyHandler
 from tracking.application.errors import NotFound, Unauthenticated
 from tracking.application.ports import UnitOfWorkFactory
 from tracking.application.principal import Principal
-from tracking.domain.clients import Role
+from tracking.domain.clients import Role, hash_api_key
 
 
 @pytest.fixture
-def handler(uow: UnitOfWorkFactory) -> RotateApiKeyHandler:
-    return RotateApiKeyHandler(uow)
+def handler(uow: UnitOfWorkFactory, changes: ChangesSpy) -> RotateApiKeyHandler:
+    return RotateApiKeyHandler(uow, changes)
 
 
 async def test_an_admin_rotates_a_key_so_only_the_new_one_authenticates(
@@ -64,3 +64,16 @@ async def test_rotating_an_unknown_client_is_not_found(handler: RotateApiKeyHand
         await handler(RotateApiKey(actor=Principal.operator(), client_id=uuid4()))
 
     assert refused.value.code == "client_not_found"
+
+
+async def test_a_rotation_is_announced_once_it_is_committed(
+    handler: RotateApiKeyHandler, store: InMemoryStore, changes: ChangesSpy
+) -> None:
+    acme = await register(store, "acme")
+
+    rotated = await handler(RotateApiKey(actor=Principal.operator(), client_id=acme.client.id))
+
+    assert changes.announced == [{acme.client.id}]
+    announced = changes.seen[acme.client.id]
+    assert announced is not None
+    assert announced.api_key_hash == hash_api_key(rotated.api_key)

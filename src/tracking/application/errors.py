@@ -2,6 +2,7 @@
 (`domain/errors.py`): one shape, read alike by the HTTP map and the consumer's policy."""
 
 from tracking.domain.errors import Category, TrackingError
+from tracking.domain.limits import Admission
 
 
 class NotFound(TrackingError):
@@ -38,3 +39,15 @@ class Unavailable(TrackingError):
     def __init__(self, code: str, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(code, detail)
         self.retry_after = retry_after
+
+
+class RateLimited(TrackingError):
+    """A limit refused the request; `admission` says which and when its window ends."""
+
+    category = Category.RATE_LIMITED
+
+    def __init__(self, code: str, detail: str, *, admission: Admission) -> None:
+        super().__init__(code, detail)
+        self.admission = admission
+        refused = admission.refused_by
+        self.retry_after = refused.reset_seconds if refused is not None else 1

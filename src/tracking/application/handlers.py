@@ -5,6 +5,7 @@ misspelt at either end, or a handler built without one of its ports, is a type e
 
 from dataclasses import dataclass
 
+from tracking.application.commands.admit_request import AdmitRequestHandler
 from tracking.application.commands.calculate_metrics import CalculateMetricsHandler
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
 from tracking.application.commands.ensure_admin import EnsureAdminHandler
@@ -13,6 +14,7 @@ from tracking.application.commands.record_events import RecordEventsHandler
 from tracking.application.commands.register_client import RegisterClientHandler
 from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
+from tracking.application.commands.update_client import UpdateClientHandler
 from tracking.application.queries.authenticate import AuthenticateHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
@@ -25,12 +27,14 @@ from tracking.application.queries.readiness import ReadinessHandler
 @dataclass(frozen=True, slots=True)
 class Handlers:
     # Commands
+    admit_request: AdmitRequestHandler
     record_events: RecordEventsHandler
     import_events: RecordEventsHandler
     store_queued_events: StoreQueuedEventsHandler
     register_client: RegisterClientHandler
     rotate_api_key: RotateApiKeyHandler
     deactivate_client: DeactivateClientHandler
+    update_client: UpdateClientHandler
     ensure_admin: EnsureAdminHandler
     issue_access_token: IssueAccessTokenHandler
     calculate_metrics: CalculateMetricsHandler

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from tracking.domain.clients import Role
+from tracking.domain.clients import MAX_EVENTS_PER_MINUTE, MAX_RATE_LIMIT_PER_MINUTE, Role
 
 
 class CredentialKind(StrEnum):
@@ -21,11 +21,21 @@ class Principal:
     client_id: UUID
     role: Role
     credential: CredentialKind
+    # The client's limits, read with its credential: enforcing them costs no further lookup.
+    rate_limit_per_minute: int
+    events_per_minute: int
 
     @classmethod
     def operator(cls) -> "Principal":
-        """Whoever runs the `tracking` CLI on a machine with access to the storage."""
-        return cls(client_id=OPERATOR_ID, role=Role.ADMIN, credential=CredentialKind.OPERATOR)
+        """Whoever runs the `tracking` CLI on a machine with access to the storage: held
+        back by no limit but the largest a client may have."""
+        return cls(
+            client_id=OPERATOR_ID,
+            role=Role.ADMIN,
+            credential=CredentialKind.OPERATOR,
+            rate_limit_per_minute=MAX_RATE_LIMIT_PER_MINUTE,
+            events_per_minute=MAX_EVENTS_PER_MINUTE,
+        )
 
     @property
     def is_admin(self) -> bool:

@@ -44,6 +44,7 @@ class ClientView(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     role: Role
     rate_limit_per_minute: int
+    events_per_minute: int
     active: bool
     created_at: datetime
     api_key_prefix: str
@@ -55,6 +56,7 @@ def client_view(client: Client) -> ClientView:
         name=client.name,
         role=client.role,
         rate_limit_per_minute=client.rate_limit_per_minute,
+        events_per_minute=client.events_per_minute,
         active=client.active,
         created_at=client.created_at,
         api_key_prefix=client.api_key_prefix,

@@ -32,12 +32,14 @@ from tracking.adapters.postgres.metrics_reads import PostgresMetricsReadModel
 from tracking.adapters.postgres.principal_cache import PrincipalCache
 from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.commands.register_client import ClientDefaults
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
 from tracking.application.handlers import Handlers
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import DependencyCheck, UnitOfWorkFactory
 from tracking.application.queries.readiness import ReadinessHandler
-from tracking.bootstrap.handlers import build_handlers
+from tracking.bootstrap import shared_state
+from tracking.bootstrap.handlers import Limits, build_handlers
 from tracking.bootstrap.storage import opened_engine, reachable_database, ready_database
 from tracking.domain.windows import WindowSize
 from tracking.settings import Settings
@@ -67,6 +69,18 @@ def _seconds(milliseconds: float) -> float:
 
 def _all(*groups: list[DependencyCheck]) -> list[DependencyCheck]:
     return [check for group in groups for check in group]
+
+
+def _limits(settings: Settings) -> Limits:
+    failures = settings.auth_failures_per_minute
+    return Limits(enabled=settings.rate_limits, auth_failures_per_minute=failures or None)
+
+
+def _client_defaults(settings: Settings) -> ClientDefaults:
+    return ClientDefaults(
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        events_per_minute=settings.events_per_minute,
+    )
 
 
 def _memory_uow(store: InMemoryStore) -> UnitOfWorkFactory:
@@ -187,6 +201,22 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
+    # Shared state: Redis (configured, or embedded beside the embedded database), else none.
+    redis_url = providers.Resource(shared_state.reachable_redis, settings)
+    redis = providers.Resource(shared_state.opened_redis, redis_url, settings)
+    redis_subscriber = providers.Resource(shared_state.opened_subscriber, redis_url, settings)
+    rate_limiter = providers.Singleton(shared_state.rate_limiter, redis, settings)
+    cache = providers.Singleton(shared_state.cache, redis, settings)
+    """The answers cache, for the queries that will keep answers (analytics)."""
+    client_changes = providers.Resource(
+        shared_state.client_changes,
+        redis,
+        redis_subscriber,
+        forget=principal_cache.provided.forget,
+        forget_all=principal_cache.provided.forget_all,
+    )
+    redis_checks = providers.Callable(shared_state.redis_checks, redis)
+
     handlers = providers.Singleton(
         build_handlers,
         uow=uow,
@@ -199,9 +229,13 @@ class Container(containers.DeclarativeContainer):
         metrics=metrics_store,
         metrics_reads=metrics_reads,
         tokens=tokens,
-        checks=providers.Callable(_all, storage_checks, kafka_checks),
+        checks=providers.Callable(_all, storage_checks, kafka_checks, redis_checks),
         policy=metrics_policy,
         event_max_age=providers.Callable(timedelta, days=settings.provided.event_max_age_days),
+        changes=client_changes,
+        limiter=rate_limiter,
+        limits=providers.Callable(_limits, settings),
+        client_defaults=providers.Callable(_client_defaults, settings),
     )
 
     # The Kafka consumer (`tracking consume`), with its own readiness.
@@ -211,7 +245,10 @@ class Container(containers.DeclarativeContainer):
     consumer_readiness = providers.Singleton(
         ReadinessHandler,
         checks=providers.Callable(
-            _all, storage_checks, providers.List(providers.Singleton(ConsumerCheck, consumer_stats))
+            _all,
+            storage_checks,
+            redis_checks,
+            providers.List(providers.Singleton(ConsumerCheck, consumer_stats)),
         ),
     )
     kafka_consumer = providers.Singleton(

@@ -1,19 +1,23 @@
 """The use cases over their ports: one typed function, so mypy checks every construction."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
+from tracking.application.commands.admit_request import AdmitRequestHandler
 from tracking.application.commands.calculate_metrics import CalculateMetricsHandler
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
 from tracking.application.commands.ensure_admin import EnsureAdminHandler
 from tracking.application.commands.issue_access_token import IssueAccessTokenHandler
 from tracking.application.commands.record_events import RecordEventsHandler
-from tracking.application.commands.register_client import RegisterClientHandler
+from tracking.application.commands.register_client import ClientDefaults, RegisterClientHandler
 from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
+from tracking.application.commands.update_client import UpdateClientHandler
 from tracking.application.handlers import Handlers
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import (
+    ClientChanges,
     ClientReadModel,
     Clock,
     DependencyCheck,
@@ -22,6 +26,7 @@ from tracking.application.ports import (
     IdGenerator,
     MetricsReadModel,
     MetricsStore,
+    RateLimiter,
     TokenCodec,
     UnitOfWorkFactory,
 )
@@ -32,6 +37,14 @@ from tracking.application.queries.list_events import ListEventsHandler
 from tracking.application.queries.list_metric_windows import ListMetricWindowsHandler
 from tracking.application.queries.list_metrics import ListMetricsHandler
 from tracking.application.queries.readiness import ReadinessHandler
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """`auth_failures_per_minute`: per source address; None for no such limit."""
+
+    enabled: bool = True
+    auth_failures_per_minute: int | None = None
 
 
 def build_handlers(
@@ -49,21 +62,32 @@ def build_handlers(
     checks: Sequence[DependencyCheck],
     policy: MetricsPolicy,
     event_max_age: timedelta,
+    changes: ClientChanges,
+    limiter: RateLimiter,
+    limits: Limits,
+    client_defaults: ClientDefaults | None = None,
 ) -> Handlers:
     """`writer` takes what clients send (the database, or Kafka in front of it);
     `store_writer` is always the database: what the Kafka consumer stores through, and what
-    an import of history writes to (its old events would be refused by the consumer)."""
+    an import of history writes to (its old events would be refused by the consumer).
+    `changes` tells every process of a committed client change; `client_defaults` are the
+    limits of a client registered without any (by default, the domain's)."""
+    defaults = client_defaults or ClientDefaults()
     return Handlers(
+        admit_request=AdmitRequestHandler(limiter, enabled=limits.enabled),
         record_events=RecordEventsHandler(writer, clock, ids, event_max_age),
         import_events=RecordEventsHandler(store_writer, clock, ids, None),
         store_queued_events=StoreQueuedEventsHandler(store_writer, clients, clock, event_max_age),
-        register_client=RegisterClientHandler(uow, clock, ids),
-        rotate_api_key=RotateApiKeyHandler(uow),
-        deactivate_client=DeactivateClientHandler(uow),
-        ensure_admin=EnsureAdminHandler(uow, clock, ids),
+        register_client=RegisterClientHandler(uow, clock, ids, defaults),
+        rotate_api_key=RotateApiKeyHandler(uow, changes),
+        deactivate_client=DeactivateClientHandler(uow, changes),
+        update_client=UpdateClientHandler(uow, changes),
+        ensure_admin=EnsureAdminHandler(uow, clock, ids, defaults),
         issue_access_token=IssueAccessTokenHandler(tokens),
         calculate_metrics=CalculateMetricsHandler(metrics, clock, policy),
-        authenticate=AuthenticateHandler(clients, tokens),
+        authenticate=AuthenticateHandler(
+            clients, tokens, limiter, clock, failures_per_minute=limits.auth_failures_per_minute
+        ),
         list_events=ListEventsHandler(events),
         get_client=GetClientHandler(clients),
         list_clients=ListClientsHandler(clients),

@@ -16,6 +16,8 @@ DISPLAY_PREFIX_LENGTH = 12
 NAME_MAX_LENGTH = 100
 DEFAULT_RATE_LIMIT_PER_MINUTE = 1000
 MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
+DEFAULT_EVENTS_PER_MINUTE = 60_000
+MAX_EVENTS_PER_MINUTE = 10_000_000
 
 
 class Role(StrEnum):
@@ -69,6 +71,8 @@ class Client:
     name: str
     role: Role
     rate_limit_per_minute: int
+    events_per_minute: int
+    """A quota of events ingested per minute: a batch of N counts N, whatever its requests."""
     active: bool
     created_at: datetime
     api_key_hash: str
@@ -82,6 +86,7 @@ class Client:
         name: str,
         role: Role,
         rate_limit_per_minute: int,
+        events_per_minute: int,
         created_at: datetime,
         api_key: ApiKey,
     ) -> "Client":
@@ -90,6 +95,7 @@ class Client:
             name=name_of(name),
             role=role,
             rate_limit_per_minute=rate_limit_of(rate_limit_per_minute),
+            events_per_minute=events_per_minute_of(events_per_minute),
             active=True,
             created_at=created_at,
             api_key_hash=api_key.digest,
@@ -100,6 +106,11 @@ class Client:
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
+    @property
+    def is_active_admin(self) -> bool:
+        """One who can reach the admin API: the last of them must stay one."""
+        return self.active and self.is_admin
+
     def with_key(self, api_key: ApiKey) -> "Client":
         return replace(self, api_key_hash=api_key.digest, api_key_prefix=api_key.display_prefix)
 
@@ -108,6 +119,27 @@ class Client:
 
     def reactivated(self) -> "Client":
         return replace(self, active=True)
+
+    def changed(
+        self,
+        *,
+        rate_limit_per_minute: int | None = None,
+        events_per_minute: int | None = None,
+        role: Role | None = None,
+        active: bool | None = None,
+    ) -> "Client":
+        """This client with the limits, role or activity given; None keeps what it has."""
+        return replace(
+            self,
+            rate_limit_per_minute=self.rate_limit_per_minute
+            if rate_limit_per_minute is None
+            else rate_limit_of(rate_limit_per_minute),
+            events_per_minute=self.events_per_minute
+            if events_per_minute is None
+            else events_per_minute_of(events_per_minute),
+            role=self.role if role is None else role,
+            active=self.active if active is None else active,
+        )
 
 
 def name_of(value: str) -> str:
@@ -125,5 +157,15 @@ def rate_limit_of(value: int) -> int:
             "invalid_rate_limit",
             "rate_limit_per_minute",
             f"must be between 1 and {MAX_RATE_LIMIT_PER_MINUTE}",
+        )
+    return value
+
+
+def events_per_minute_of(value: int) -> int:
+    if not 1 <= value <= MAX_EVENTS_PER_MINUTE:
+        raise RuleViolation(
+            "invalid_events_per_minute",
+            "events_per_minute",
+            f"must be between 1 and {MAX_EVENTS_PER_MINUTE}",
         )
     return value

@@ -50,6 +50,8 @@ class LimitState:
     limit: Limit
     remaining: int
     reset_seconds: int
+    resets_at: int
+    """Unix seconds when the window ends."""
     exceeded: bool = False
 
 
@@ -85,6 +87,7 @@ def admission(
                 limit=c.limit,
                 remaining=max(0, c.limit.quota - u),
                 reset_seconds=c.reset_seconds(now),
+                resets_at=round(c.window_ends(now)),
                 exceeded=not admitted and u + c.cost > c.limit.quota,
             )
             for c, u in zip(charges, used, strict=True)

@@ -85,6 +85,7 @@ def _row(client: Client) -> dict[str, Any]:
         "name": client.name,
         "role": client.role.value,
         "rate_limit_per_minute": client.rate_limit_per_minute,
+        "events_per_minute": client.events_per_minute,
         "active": client.active,
         "created_at": client.created_at,
         "api_key_hash": client.api_key_hash,
@@ -98,6 +99,7 @@ def _client(row: asyncpg.Record) -> Client:
         name=row["name"],
         role=Role(row["role"]),
         rate_limit_per_minute=row["rate_limit_per_minute"],
+        events_per_minute=row["events_per_minute"],
         active=row["active"],
         created_at=row["created_at"],
         api_key_hash=row["api_key_hash"],
@@ -110,6 +112,7 @@ _VIEW_COLUMNS = (
     clients.c.name,
     clients.c.role,
     clients.c.rate_limit_per_minute,
+    clients.c.events_per_minute,
     clients.c.active,
     clients.c.created_at,
     clients.c.api_key_prefix,
@@ -118,9 +121,12 @@ _ONE_CLIENT = Statement.of(select(*_VIEW_COLUMNS).where(clients.c.id == bindpara
 _ALL_CLIENTS = Statement.of(select(*_VIEW_COLUMNS).order_by(clients.c.created_at, clients.c.id))
 _PRINCIPAL_BY = {
     column: Statement.of(
-        select(clients.c.id, clients.c.role).where(
-            clients.c[column] == bindparam("value"), clients.c.active
-        )
+        select(
+            clients.c.id,
+            clients.c.role,
+            clients.c.rate_limit_per_minute,
+            clients.c.events_per_minute,
+        ).where(clients.c[column] == bindparam("value"), clients.c.active)
     )
     for column in ("id", "api_key_hash")
 }
@@ -161,6 +167,7 @@ class PostgresClientReadModel(ClientReadModel):
                 name=row["name"],
                 role=Role(row["role"]),
                 rate_limit_per_minute=row["rate_limit_per_minute"],
+                events_per_minute=row["events_per_minute"],
                 active=row["active"],
                 created_at=row["created_at"],
                 api_key_prefix=row["api_key_prefix"],
@@ -180,7 +187,11 @@ class PostgresClientReadModel(ClientReadModel):
             row = await connection.fetchrow(statement.sql, *statement.args(value=value))
         if row is not None:
             principal = Principal(
-                client_id=row["id"], role=Role(row["role"]), credential=credential
+                client_id=row["id"],
+                role=Role(row["role"]),
+                credential=credential,
+                rate_limit_per_minute=row["rate_limit_per_minute"],
+                events_per_minute=row["events_per_minute"],
             )
         self._cache.put((column, value), principal, generation)
         return principal

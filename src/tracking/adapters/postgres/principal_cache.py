@@ -41,7 +41,9 @@ class PrincipalCache:
         self._entries[key] = (time.monotonic() + self._ttl, principal)
 
     def forget(self, client_ids: Iterable[UUID]) -> None:
-        """Drops every entry of these clients, whatever credential it was found by."""
+        """Drops every entry of these clients, whatever credential it was found by, and every
+        cached absence: a key found to hold no active client names no client we could match,
+        yet it may be one of these clients' (reactivated, say)."""
         gone = set(client_ids)
         if not gone:
             return
@@ -49,5 +51,10 @@ class PrincipalCache:
         self._entries = {
             key: entry
             for key, entry in self._entries.items()
-            if key[1] not in gone and (entry[1] is None or entry[1].client_id not in gone)
+            if key[1] not in gone and entry[1] is not None and entry[1].client_id not in gone
         }
+
+    def forget_all(self) -> None:
+        """Drops everything: changes may have been missed (a lost subscription)."""
+        self.generation += 1
+        self._entries = {}

@@ -33,6 +33,7 @@ clients = Table(
     Column("name", Text, nullable=False, unique=True),
     Column("role", Text, nullable=False),
     Column("rate_limit_per_minute", Integer, nullable=False),
+    Column("events_per_minute", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("api_key_hash", Text, nullable=False, unique=True),

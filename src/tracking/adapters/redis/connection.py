@@ -21,3 +21,14 @@ def redis_client(url: str, timeout_seconds: float) -> Redis:
         retry=Retry(NoBackoff(), 0),
         health_check_interval=30,
     )
+
+
+def subscriber_client(url: str, timeout_seconds: float) -> Redis:
+    """For pub/sub: connects within the deadline, then waits for messages without one (a
+    channel may be quiet for hours); a restarted server closes the socket, which is noticed."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=timeout_seconds,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), 0),
+    )

@@ -1,5 +1,6 @@
-"""Rate limits counted in Redis: one script call per decision, atomic, so every process and
-replica sharing the Redis admits exactly the limit per window between them.
+"""Rate limits counted in Redis: one script run per decision, atomic, so every process and
+replica sharing the Redis admits exactly the limit per window between them. Concurrent
+decisions share round trips (`pipelined.py`).
 
 While Redis does not answer, each process decides locally with its share of every limit
 (`InMemoryRateLimiter(share=N)`): no request fails or waits for Redis. It asks Redis again
@@ -9,10 +10,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from tracking.adapters.memory.rate_limiter import InMemoryRateLimiter, counted
 from tracking.adapters.outages import REDIS
+from tracking.adapters.redis.pipelined import PipelinedScript
 from tracking.application.ports import RateLimiter
 from tracking.domain.limits import Admission, Charge, admission
 
@@ -50,7 +53,8 @@ class RedisRateLimiter(RateLimiter):
     def __init__(
         self, redis: Redis, fallback: InMemoryRateLimiter, now: Callable[[], float] = time.time
     ) -> None:
-        self._script = redis.register_script(_ACQUIRE)
+        self._redis = redis
+        self._script = PipelinedScript(redis, _ACQUIRE)
         self._fallback = fallback
         self._now = now
         self._retry_at = 0.0
@@ -62,6 +66,11 @@ class RedisRateLimiter(RateLimiter):
             except (RedisError, OSError) as error:
                 REDIS.failed(error)
                 self._retry_at = time.monotonic() + RETRY_SECONDS
+                if isinstance(error, RedisConnectionError):
+                    # Pooled connections to a server that went away are all dead: the next
+                    # try connects afresh rather than finding them out one by one. (A slow
+                    # answer says nothing of the others.)
+                    await self._redis.connection_pool.disconnect()
             else:
                 REDIS.answered()
                 return counted("redis", decision)
@@ -74,5 +83,5 @@ class RedisRateLimiter(RateLimiter):
             expiry = charge.limit.window_seconds + 1
             args += [charge.limit.quota, charge.cost, expiry]
         keys = [counter_key(charge, now) for charge in charges]
-        fits, *used = await self._script(keys=keys, args=args)
-        return admission(charges, [int(u) for u in used], admitted=fits == 1, now=now)
+        fits, *used = await self._script(keys, args)
+        return admission(charges, [int(str(u)) for u in used], admitted=fits == 1, now=now)

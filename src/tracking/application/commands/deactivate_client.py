@@ -4,8 +4,9 @@ from uuid import UUID
 
 import msgspec
 
-from tracking.application.errors import Conflict, Forbidden, NotFound
-from tracking.application.ports import UnitOfWorkFactory
+from tracking.application.errors import Forbidden, NotFound
+from tracking.application.last_admin import keep_an_active_admin
+from tracking.application.ports import ClientChanges, UnitOfWorkFactory
 from tracking.application.principal import Principal
 
 
@@ -18,8 +19,9 @@ class DeactivateClientHandler:
     """Deactivating twice is harmless. The last active admin cannot be deactivated: that would
     lock every operator out of the API."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, changes: ClientChanges) -> None:
         self._uow = uow
+        self._changes = changes
 
     async def __call__(self, command: DeactivateClient) -> None:
         if not command.actor.is_admin:
@@ -30,7 +32,8 @@ class DeactivateClientHandler:
                 raise NotFound("client_not_found", f"no client {command.client_id}")
             if not client.active:
                 return
-            if client.is_admin and await uow.clients.count_active_admins() <= 1:
-                raise Conflict("last_admin", "the last active admin cannot be deactivated")
-            await uow.clients.save(client.deactivated())
+            deactivated = client.deactivated()
+            await keep_an_active_admin(uow.clients, client, deactivated)
+            await uow.clients.save(deactivated)
             await uow.commit()
+        await self._changes.announce({client.id})

@@ -4,9 +4,10 @@ from enum import StrEnum
 
 import msgspec
 
+from tracking.application.commands.register_client import ClientDefaults
 from tracking.application.errors import Conflict
 from tracking.application.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
-from tracking.domain.clients import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, Client, Role
+from tracking.domain.clients import ApiKey, Client, Role
 
 ADMIN_NAME = "admin"
 
@@ -32,10 +33,13 @@ class EnsureAdminHandler:
     re-keyed and reactivated as needed). Without one, an admin is created with a generated key
     only when no active admin exists, so a first start is never locked out."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, defaults: ClientDefaults
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
+        self._defaults = defaults
 
     async def __call__(self, command: EnsureAdmin) -> AdminEnsured:
         configured = None if command.api_key is None else ApiKey.given(command.api_key)
@@ -61,7 +65,8 @@ class EnsureAdminHandler:
                 id=self._ids.new_id(),
                 name=ADMIN_NAME,
                 role=Role.ADMIN,
-                rate_limit_per_minute=DEFAULT_RATE_LIMIT_PER_MINUTE,
+                rate_limit_per_minute=self._defaults.rate_limit_per_minute,
+                events_per_minute=self._defaults.events_per_minute,
                 created_at=self._clock.now(),
                 api_key=api_key,
             )

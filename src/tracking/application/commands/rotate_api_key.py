@@ -5,7 +5,7 @@ from uuid import UUID
 import msgspec
 
 from tracking.application.errors import NotFound
-from tracking.application.ports import UnitOfWorkFactory
+from tracking.application.ports import ClientChanges, UnitOfWorkFactory
 from tracking.application.principal import Principal
 from tracking.domain.clients import ApiKey, Client
 
@@ -23,8 +23,9 @@ class RotatedKey(msgspec.Struct, frozen=True, kw_only=True):
 class RotateApiKeyHandler:
     """Another client's id answers 404 exactly like an unknown one, so nothing is revealed."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, changes: ClientChanges) -> None:
         self._uow = uow
+        self._changes = changes
 
     async def __call__(self, command: RotateApiKey) -> RotatedKey:
         api_key = ApiKey.generate()
@@ -35,4 +36,5 @@ class RotateApiKeyHandler:
             client = client.with_key(api_key)
             await uow.clients.save(client)
             await uow.commit()
+        await self._changes.announce({client.id})
         return RotatedKey(client=client, api_key=api_key.secret)

@@ -6,39 +6,44 @@ import click
 
 from tracking.application.commands.register_client import RegisterClient
 from tracking.application.commands.rotate_api_key import RotateApiKey
+from tracking.application.commands.update_client import UpdateClient
 from tracking.application.principal import Principal
 from tracking.application.queries.list_clients import ListClients
-from tracking.domain.clients import DEFAULT_RATE_LIMIT_PER_MINUTE, Role
+from tracking.application.views import ClientView, client_view
+from tracking.domain.clients import Role
 from tracking.entrypoints.cli.common import load, with_handlers
+
+_RATE_LIMIT_HELP = "Requests per minute."
+_EVENTS_HELP = "Events ingested per minute (a batch of N counts N)."
 
 
 @click.group()
 def clients() -> None:
-    """Register and inspect clients, acting as the operator of this installation."""
+    """Register, inspect and change clients, acting as the operator of this installation."""
 
 
 @clients.command("create")
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="Register an admin client.")
 @click.option(
-    "--rate-limit",
-    type=int,
-    default=DEFAULT_RATE_LIMIT_PER_MINUTE,
-    show_default=True,
-    help="Requests per minute.",
+    "--rate-limit", type=int, help=f"{_RATE_LIMIT_HELP}  [default: the installation's, 1000]"
 )
-def create_client(name: str, *, admin: bool, rate_limit: int) -> None:
+@click.option(
+    "--events-per-minute", type=int, help=f"{_EVENTS_HELP}  [default: the installation's, 60000]"
+)
+def create_client(
+    name: str, *, admin: bool, rate_limit: int | None, events_per_minute: int | None
+) -> None:
     """Register a client and print its API key (shown this once)."""
     command = RegisterClient(
         actor=Principal.operator(),
         name=name,
         role=Role.ADMIN if admin else Role.CLIENT,
         rate_limit_per_minute=rate_limit,
+        events_per_minute=events_per_minute,
     )
     registered = with_handlers(load(), lambda h: h.register_client(command))
-    click.echo(f"id       {registered.client.id}")
-    click.echo(f"name     {registered.client.name}")
-    click.echo(f"role     {registered.client.role}")
+    _echo(client_view(registered.client))
     click.echo(f"api key  {registered.api_key}  (shown this once)")
 
 
@@ -60,3 +65,48 @@ def rotate(client_id: UUID) -> None:
     command = RotateApiKey(actor=Principal.operator(), client_id=client_id)
     rotated = with_handlers(load(), lambda h: h.rotate_api_key(command))
     click.echo(f"api key  {rotated.api_key}  (shown this once)")
+
+
+@clients.command("update")
+@click.argument("client_id", type=click.UUID)
+@click.option("--rate-limit", type=int, help=_RATE_LIMIT_HELP)
+@click.option("--events-per-minute", type=int, help=_EVENTS_HELP)
+@click.option("--role", type=click.Choice([role.value for role in Role]), help="Its role.")
+@click.option(
+    "--active/--inactive",
+    default=None,
+    help="Reactivate the client (its key works again), or deactivate it.",
+)
+def update(
+    client_id: UUID,
+    *,
+    rate_limit: int | None,
+    events_per_minute: int | None,
+    role: str | None,
+    active: bool | None,
+) -> None:
+    """Change a client's limits, role or activity; its next request is served under them.
+    The last active admin can be neither demoted nor deactivated."""
+    if rate_limit is None and events_per_minute is None and role is None and active is None:
+        raise click.UsageError(
+            "name something to change: --rate-limit, --events-per-minute, --role, "
+            "--active or --inactive"
+        )
+    command = UpdateClient(
+        actor=Principal.operator(),
+        client_id=client_id,
+        rate_limit_per_minute=rate_limit,
+        events_per_minute=events_per_minute,
+        role=None if role is None else Role(role),
+        active=active,
+    )
+    _echo(with_handlers(load(), lambda h: h.update_client(command)))
+
+
+def _echo(view: ClientView) -> None:
+    click.echo(f"id       {view.id}")
+    click.echo(f"name     {view.name}")
+    click.echo(f"role     {view.role}")
+    click.echo(f"active   {'yes' if view.active else 'no'}")
+    click.echo(f"requests {view.rate_limit_per_minute} per minute")
+    click.echo(f"events   {view.events_per_minute} per minute")

@@ -43,4 +43,10 @@ def serve(host: str | None, port: int | None, workers: int, storage: str | None)
             TRACKING_DATABASE_URL=loop.run(resolved(container.database())) or "",
             TRACKING_JWT_SECRET=container.jwt_secret(),
         )
+        # The workers share this run's Redis (the embedded one, started here); while it is
+        # down, each admits its share of a limit.
+        redis_url = loop.run(resolved(container.redis_url()))
+        if redis_url is not None:
+            os.environ["TRACKING_REDIS_URL"] = redis_url
+        os.environ.setdefault("TRACKING_RATE_LIMIT_PROCESSES", str(workers))
         serve_workers(settings, workers)

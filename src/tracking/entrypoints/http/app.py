@@ -17,11 +17,12 @@ from tracking.entrypoints.admin import ensure_admin
 from tracking.entrypoints.http.auth import ApiAuthentication
 from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
+from tracking.entrypoints.http.limits import add_rate_limit_headers
 from tracking.entrypoints.http.metrics import MetricsController
 from tracking.entrypoints.http.openapi import complete, openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.request_id import add_request_id
-from tracking.entrypoints.http.schemas import ClientIn, EventBatchSchema, EventIn
+from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, EventBatchSchema, EventIn
 from tracking.entrypoints.http.tokens import TokenController
 from tracking.entrypoints.probes import HealthController, metrics_route
 from tracking.entrypoints.schedule import run_metrics_schedule
@@ -45,13 +46,15 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[ApiAuthentication()],
-        before_send=[add_request_id],
+        before_send=[add_request_id, add_rate_limit_headers],
+        state=State({"trusted_proxies": container.settings().trusted_networks}),
         lifespan=[_opened(container, admin=admin)],
         openapi_config=openapi_config(),
         request_max_body_size=MAX_BATCH_BYTES,
         logging_config=None,
     )
-    complete(app.openapi_schema, closed=[s.__name__ for s in (EventIn, EventBatchSchema, ClientIn)])
+    closed = (EventIn, EventBatchSchema, ClientIn, ClientUpdateIn)
+    complete(app.openapi_schema, closed=[schema.__name__ for schema in closed])
     return app
 
 

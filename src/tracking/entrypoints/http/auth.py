@@ -7,10 +7,12 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from tracking.application.commands.admit_request import AdmitRequest
 from tracking.application.errors import Unauthenticated
 from tracking.application.handlers import Handlers
 from tracking.application.principal import Principal
 from tracking.application.queries.authenticate import Authenticate
+from tracking.entrypoints.http.limits import remember, source_address
 
 
 class ApiAuthentication(ASGIMiddleware):
@@ -22,10 +24,24 @@ class ApiAuthentication(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
         if path == "/api" or path.startswith("/api/"):
+            state = scope["litestar_app"].state
+            handlers: Handlers = state.handlers
             api_key, authorization = _credentials(scope)
-            query = Authenticate(api_key=api_key, bearer_token=_bearer(authorization))
-            handlers: Handlers = scope["litestar_app"].state.handlers
-            scope["user"] = await handlers.authenticate(query)
+            query = Authenticate(
+                api_key=api_key,
+                bearer_token=_bearer(authorization),
+                source=source_address(scope, state.trusted_proxies),
+            )
+            principal = await handlers.authenticate(query)
+            scope["user"] = principal
+            # One decision, before the body is read. A single event is counted against the
+            # events quota here too, so that route costs one round trip to Redis, not two.
+            single = scope.get("method") == "POST" and path.rstrip("/") == "/api/event"
+            admission = await handlers.admit_request(
+                AdmitRequest(actor=principal, events=1 if single else 0)
+            )
+            if admission is not None:
+                remember(scope, admission)
         await next_app(scope, receive, send)
 
 

@@ -1,8 +1,10 @@
-"""Client routes: register, read, rotate keys, deactivate."""
+"""Client routes: register, read, change, rotate keys, deactivate."""
 
+from typing import TypeVar
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
+import msgspec
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -12,6 +14,7 @@ from tracking.application.commands.deactivate_client import (
 )
 from tracking.application.commands.register_client import RegisterClient
 from tracking.application.commands.rotate_api_key import RotateApiKey
+from tracking.application.commands.update_client import UpdateClient, UpdateClientHandler
 from tracking.application.handlers import Handlers
 from tracking.application.queries.get_client import GetClient
 from tracking.application.queries.list_clients import ListClients
@@ -19,11 +22,22 @@ from tracking.application.views import ClientView
 from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.body import JsonBody
 from tracking.entrypoints.http.openapi import documented
-from tracking.entrypoints.http.schemas import ClientIn, ClientWithKey
+from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, ClientWithKey
+
+T = TypeVar("T")
 
 
 class ClientBody(JsonBody[ClientIn]):
     pass
+
+
+class ClientUpdateBody(JsonBody[ClientUpdateIn]):
+    pass
+
+
+def _given(value: T | msgspec.UnsetType) -> T | None:
+    """A body's field as a command takes it: None when the body left it out."""
+    return None if isinstance(value, msgspec.UnsetType) else value
 
 
 class ClientController(Controller):
@@ -48,7 +62,8 @@ class ClientController(Controller):
             actor=request.user,
             name=data.name,
             role=data.role,
-            rate_limit_per_minute=data.rate_limit_per_minute,
+            rate_limit_per_minute=_given(data.rate_limit_per_minute),
+            events_per_minute=_given(data.events_per_minute),
         )
         registered = await handlers.register_client(command)
         return ClientWithKey.of(registered.client, registered.api_key)
@@ -81,6 +96,31 @@ class ClientController(Controller):
         handlers: NamedDependency[Handlers],
     ) -> ClientView:
         return await handlers.get_client(GetClient(actor=request.user, client_id=client_id))
+
+    @patch(
+        "/{client_id:uuid}",
+        dto=ClientUpdateBody,
+        return_dto=None,
+        summary="Change a client's limits, role or activity (admin)",
+        description=UpdateClientHandler.__doc__,
+        responses=documented(400, 401, 403, 404, 409, 415),
+    )
+    async def update(
+        self,
+        client_id: FromPath[UUID],
+        data: JSONBody[ClientUpdateIn],
+        request: AuthenticatedRequest,
+        handlers: NamedDependency[Handlers],
+    ) -> ClientView:
+        command = UpdateClient(
+            actor=request.user,
+            client_id=client_id,
+            rate_limit_per_minute=_given(data.rate_limit_per_minute),
+            events_per_minute=_given(data.events_per_minute),
+            role=_given(data.role),
+            active=_given(data.active),
+        )
+        return await handlers.update_client(command)
 
     @post(
         "/{client_id:uuid}/rotate-key",

@@ -6,6 +6,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
+from tracking.application.commands.admit_request import AdmitRequest
 from tracking.application.commands.record_events import (
     RecordEvents,
     RecordEventsHandler,
@@ -17,6 +18,7 @@ from tracking.application.views import Order
 from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.batch import DecodedBatch, new_event
 from tracking.entrypoints.http.body import JsonBody
+from tracking.entrypoints.http.limits import remember
 from tracking.entrypoints.http.listing import (
     DEFAULT_LIMIT,
     ClientId,
@@ -105,7 +107,7 @@ class EventController(Controller):
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
     ) -> Response[BatchRecorded]:
-        return await _recorded_batch(data, request, handlers.record_events)
+        return await _recorded_batch(data, request, handlers, handlers.record_events)
 
     @post(
         "/import",
@@ -128,7 +130,7 @@ class EventController(Controller):
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
     ) -> Response[BatchRecorded]:
-        return await _recorded_batch(data, request, handlers.import_events)
+        return await _recorded_batch(data, request, handlers, handlers.import_events)
 
     @get(
         "/events",
@@ -165,13 +167,21 @@ class EventController(Controller):
 
 
 async def _recorded_batch(
-    data: EventBatchIn, request: AuthenticatedRequest, record: RecordEventsHandler
+    data: EventBatchIn,
+    request: AuthenticatedRequest,
+    handlers: Handlers,
+    record: RecordEventsHandler,
 ) -> Response[BatchRecorded]:
     if len(data.events) > MAX_BATCH_EVENTS:
         raise HTTPException(
             status_code=413,
             detail=f"a batch holds at most {MAX_BATCH_EVENTS} events, not {len(data.events)}",
         )
+    # Its request was counted on arrival; now its events, all or none, before any is stored.
+    admit = AdmitRequest(actor=request.user, requests=0, events=len(data.events))
+    admitted = await handlers.admit_request(admit)
+    if admitted is not None:
+        remember(request.scope, admitted)
     batch = DecodedBatch(data.events)
     recorded = await record(RecordEvents(client_id=request.user.client_id, events=batch.events))
     results = batch.results(recorded)

@@ -82,6 +82,7 @@ _EXAMPLES = {
     409: _example(409, "client_name_taken", "a client named 'shop' exists"),
     413: _example(413, "payload_too_large", "a batch holds at most 1000 events, not 1200"),
     415: _example(415, "unsupported_media_type", "send the body as Content-Type: application/json"),
+    429: _example(429, "rate_limited", "over the limit of 1000 requests per 60 s"),
     500: _example(500, "internal_error", "an unexpected error occurred; quote the request_id"),
     503: _example(503, "database_unavailable", "the database is unavailable; retry shortly"),
 }
@@ -100,10 +101,14 @@ REQUEST_EXAMPLES: dict[tuple[str, str], object] = {
     ("post", "/api/events"): _BATCH,
     ("post", "/api/import"): _BATCH,
     ("post", "/api/clients"): {"name": "shop-frontend", "role": "client"},
+    ("patch", "/api/clients/{client_id}"): {
+        "rate_limit_per_minute": 600,
+        "events_per_minute": 30000,
+    },
 }
-# Every /api operation can meet a bug (500) or an outage (503); one with a body can be sent
-# one too large (413), of another type (415) or malformed (400).
-_ANY_API = (401, 500, 503)
+# Every /api operation can meet a bug (500), an outage (503) or a rate limit (429); one with
+# a body can be sent one too large (413), of another type (415) or malformed (400).
+_ANY_API = (401, 429, 500, 503)
 _WITH_BODY = (400, 413, 415)
 
 

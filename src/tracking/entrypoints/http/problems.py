@@ -9,8 +9,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from tracking.application.errors import Unavailable
+from tracking.application.errors import RateLimited, Unavailable
 from tracking.domain.errors import Category, FieldError, TrackingError
+from tracking.entrypoints.http.limits import remember
 from tracking.entrypoints.http.request_id import request_id_of
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     code: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    limit: str | None = None
+    """The limit that refused the request (429 only): requests, events or auth_failures."""
 
 
 def problem_response(
@@ -63,6 +66,7 @@ def problem_response(
     *,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    limit: str | None = None,
 ) -> Response[Problem]:
     problem = Problem(
         type=f"urn:tracking:problem:{code}",
@@ -72,6 +76,7 @@ def problem_response(
         code=code,
         request_id=request_id_of(request.scope),
         errors=errors or None,
+        limit=limit,
     )
     return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
@@ -86,9 +91,15 @@ def _application_error(request: Request[Any, Any, Any], error: TrackingError) ->
             headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     if isinstance(error, Unavailable):
         headers["Retry-After"] = str(error.retry_after)
+    limit = None
+    if isinstance(error, RateLimited):
+        remember(request.scope, error.admission)  # its headers, Retry-After among them
+        refused = error.admission.refused_by
+        limit = refused.limit.name if refused is not None else None
     errors = list(error.errors) or None
+    status = STATUS_OF[error.category]
     return problem_response(
-        request, STATUS_OF[error.category], error.code, error.detail, errors=errors, headers=headers
+        request, status, error.code, error.detail, errors=errors, headers=headers, limit=limit
     )
 
 

@@ -8,7 +8,7 @@ import msgspec
 from tracking.application.commands.record_events import ItemStatus
 from tracking.application.views import ClientView, client_view
 from tracking.domain.clients import (
-    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    MAX_EVENTS_PER_MINUTE,
     MAX_RATE_LIMIT_PER_MINUTE,
     NAME_MAX_LENGTH,
     Client,
@@ -104,9 +104,44 @@ class ClientIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ),
     ]
     role: Role = Role.CLIENT
+    # Unset, not None, when left out, so `null` is refused as before rather than read as
+    # "the default".
     rate_limit_per_minute: Annotated[
-        int, msgspec.Meta(description=f"1-{MAX_RATE_LIMIT_PER_MINUTE} requests per minute.")
-    ] = DEFAULT_RATE_LIMIT_PER_MINUTE
+        int | msgspec.UnsetType,
+        msgspec.Meta(
+            description=f"1-{MAX_RATE_LIMIT_PER_MINUTE} requests per minute; by default the "
+            "installation's (1000 unless configured)."
+        ),
+    ] = msgspec.UNSET
+    events_per_minute: Annotated[
+        int | msgspec.UnsetType,
+        msgspec.Meta(
+            description=f"1-{MAX_EVENTS_PER_MINUTE} events ingested per minute (a batch of N "
+            "counts N); by default the installation's (60000 unless configured)."
+        ),
+    ] = msgspec.UNSET
+
+
+class ClientUpdateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What to change; a field left out stays as it is, and at least one must be sent.
+    Unset, not None, marks one left out, so `null` is refused rather than read as "keep"."""
+
+    rate_limit_per_minute: Annotated[
+        int | msgspec.UnsetType,
+        msgspec.Meta(description=f"1-{MAX_RATE_LIMIT_PER_MINUTE} requests per minute."),
+    ] = msgspec.UNSET
+    events_per_minute: Annotated[
+        int | msgspec.UnsetType,
+        msgspec.Meta(
+            description=f"1-{MAX_EVENTS_PER_MINUTE} events ingested per minute (a batch of N "
+            "counts N)."
+        ),
+    ] = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    active: Annotated[
+        bool | msgspec.UnsetType,
+        msgspec.Meta(description="false deactivates the client; true reactivates it."),
+    ] = msgspec.UNSET
 
 
 class ClientWithKey(ClientView, frozen=True, kw_only=True):

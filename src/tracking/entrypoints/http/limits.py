@@ -1,0 +1,92 @@
+"""Rate limits on the wire: who a request comes from, and the headers that tell a client where
+it stands (draft-ietf-httpapi-ratelimit-headers, and the X-RateLimit-* fields of older APIs)."""
+
+import ipaddress
+from collections.abc import Sequence
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+from tracking.domain.limits import REQUESTS, Admission, LimitState
+
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+_STATE_KEY = "tracking.admission"
+
+
+def source_address(scope: Scope, trusted: Networks) -> str | None:
+    """The peer's address; behind proxies we trust, the nearest address in X-Forwarded-For
+    that is not one of them. Anyone can send that header, so it is read only from a trusted
+    peer, and only as far back as the chain of trusted proxies goes."""
+    peer = scope.get("client")
+    if peer is None:
+        return None
+    address: str = peer[0]
+    if not trusted or not _is_trusted(address, trusted):
+        return address
+    hops = [
+        hop.strip()
+        for name, value in scope["headers"]
+        if name == b"x-forwarded-for"
+        for hop in value.decode("latin-1").split(",")
+    ]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop if _is_address(hop) else address
+        address = hop
+    return address
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_trusted(address: str, trusted: Networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def remember(scope: Scope, admission: Admission) -> None:
+    """The request's latest decision, for the headers of whatever answer it gets."""
+    scope["state"][_STATE_KEY] = admission
+
+
+async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: every answer a limit governed says where the client stands."""
+    if message["type"] != "http.response.start":
+        return
+    admission: Admission | None = scope["state"].get(_STATE_KEY)
+    if admission is None:
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in rate_limit_headers(admission).items():
+        headers[name] = value
+
+
+def rate_limit_headers(admission: Admission) -> dict[str, str]:
+    states = admission.states
+    shown = admission.refused_by or _first(states, REQUESTS) or states[0]
+    headers = {
+        "RateLimit-Policy": ", ".join(
+            f'"{s.limit.name}";q={s.limit.quota};w={s.limit.window_seconds}' for s in states
+        ),
+        "RateLimit": ", ".join(
+            f'"{s.limit.name}";r={s.remaining};t={s.reset_seconds}' for s in states
+        ),
+        "X-RateLimit-Limit": str(shown.limit.quota),
+        "X-RateLimit-Remaining": str(shown.remaining),
+        "X-RateLimit-Reset": str(shown.resets_at),
+    }
+    if not admission.admitted:
+        headers["Retry-After"] = str(shown.reset_seconds)
+    return headers
+
+
+def _first(states: Sequence[LimitState], name: str) -> LimitState | None:
+    return next((s for s in states if s.limit.name == name), None)
