@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -150,17 +151,29 @@ def test_every_tracking_service_runs_the_one_image_built_here() -> None:
     assert "sleep" in loop
 
 
+def test_every_tracking_process_shares_the_stacks_redis() -> None:
+    found = services()
+    for name in TRACKING_SERVICES:
+        url = load_settings(found[name]["environment"]).redis_url
+        assert url is not None, name
+        assert urlsplit(url).hostname == "redis", name
+    assert "redis" in found
+
+
 def test_the_stack_starts_in_order() -> None:
     """The schema before anything uses it, the topics before anything publishes or consumes, and
     each server healthy before its clients start."""
     found = services()
     needs_schema = {"postgres": HEALTHY, "migrate": COMPLETED}
     needs_kafka = {"kafka": HEALTHY, "kafka-topics": COMPLETED}
+    # Not required (without it each process limits alone), but up first so that limits are
+    # shared from the first request.
+    needs_redis = {"redis": HEALTHY}
     expected = {
         "migrate": {"postgres": HEALTHY},
         "kafka-topics": {"kafka": HEALTHY},
-        "api": needs_schema | needs_kafka,
-        "consumer": needs_schema | needs_kafka,
+        "api": needs_schema | needs_kafka | needs_redis,
+        "consumer": needs_schema | needs_kafka | needs_redis,
         # The metrics run reads and writes PostgreSQL only.
         "metrics": needs_schema,
     }

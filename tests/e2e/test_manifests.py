@@ -36,7 +36,12 @@ EXPECTED_FILES = {
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 CONFIG_MAP = "tracking-config"
 SECRET = "tracking-secrets"
-SECRET_KEYS = {"TRACKING_DATABASE_URL", "TRACKING_JWT_SECRET", "TRACKING_ADMIN_API_KEY"}
+SECRET_KEYS = {
+    "TRACKING_DATABASE_URL",
+    "TRACKING_REDIS_URL",
+    "TRACKING_JWT_SECRET",
+    "TRACKING_ADMIN_API_KEY",
+}
 WORKLOADS = {
     ("Deployment", "tracking-api"),
     ("Deployment", "tracking-consumer"),

@@ -34,8 +34,10 @@ from tracking.domain.errors import InvalidInput
 
 
 @pytest.fixture
-def handler(uow: UnitOfWorkFactory, clock: FixedClock, ids: UuidV7Generator) -> EnsureAdminHandler:
-    return EnsureAdminHandler(uow, clock, ids, ClientDefaults())
+def handler(
+    uow: UnitOfWorkFactory, clock: FixedClock, ids: UuidV7Generator, changes: ChangesSpy
+) -> EnsureAdminHandler:
+    return EnsureAdminHandler(uow, clock, ids, changes, ClientDefaults())
 
 
 async def test_without_a_key_or_an_admin_one_is_created_with_a_new_key(
@@ -85,7 +87,7 @@ async def test_a_configured_key_is_installed_once_then_left_alone(
 
 
 async def test_a_different_configured_key_rekeys_the_admin_and_the_old_key_stops_working(
-    handler: EnsureAdminHandler, store: InMemoryStore
+    handler: EnsureAdminHandler, store: InMemoryStore, changes: ChangesSpy
 ) -> None:
     await handler(EnsureAdmin(api_key=STRONG_KEY))
     admin_id = (await authenticate_key(store, STRONG_KEY)).client_id
@@ -93,6 +95,7 @@ async def test_a_different_configured_key_rekeys_the_admin_and_the_old_key_stops
     rekeyed = await handler(EnsureAdmin(api_key=OTHER_STRONG_KEY))
 
     assert rekeyed == AdminEnsured(change=AdminChange.REKEYED)
+    assert changes.announced == [{admin_id}]  # every process forgets the old key, after commit
     assert (await authenticate_key(store, OTHER_STRONG_KEY)).client_id == admin_id
     with pytest.raises(Unauthenticated):
         await authenticate_key(store, STRONG_KEY)

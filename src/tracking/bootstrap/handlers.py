@@ -82,7 +82,7 @@ def build_handlers(
         rotate_api_key=RotateApiKeyHandler(uow, changes),
         deactivate_client=DeactivateClientHandler(uow, changes),
         update_client=UpdateClientHandler(uow, changes),
-        ensure_admin=EnsureAdminHandler(uow, clock, ids, defaults),
+        ensure_admin=EnsureAdminHandler(uow, clock, ids, changes, defaults),
         issue_access_token=IssueAccessTokenHandler(tokens),
         calculate_metrics=CalculateMetricsHandler(metrics, clock, policy),
         authenticate=AuthenticateHandler(

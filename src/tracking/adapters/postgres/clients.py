@@ -132,7 +132,10 @@ _PRINCIPAL_BY = {
 }
 
 
-_ACTIVE_AMONG = "SELECT id FROM clients WHERE id = ANY($1::uuid[]) AND active"
+_ACTIVE_AMONG = (
+    "SELECT id, role, rate_limit_per_minute, events_per_minute FROM clients "
+    "WHERE id = ANY($1::uuid[]) AND active"
+)
 
 
 class PostgresClientReadModel(ClientReadModel):
@@ -154,9 +157,24 @@ class PostgresClientReadModel(ClientReadModel):
         return await self._principal("id", client_id, CredentialKind.TOKEN)
 
     async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
+        """Through the principal cache, as tokens are: the consumer asks this for every
+        batch, and a deactivation announced by any process reaches it the same way."""
+        active, unknown = set(), []
+        for client_id in client_ids:
+            found, principal = self._cache.get(("id", client_id))
+            if not found:
+                unknown.append(client_id)
+            elif principal is not None:
+                active.add(client_id)
+        if not unknown:
+            return active
+        generation = self._cache.generation
         async with driver_connection(self._engine) as connection:
-            rows = await connection.fetch(_ACTIVE_AMONG, list(client_ids))
-        return {row[0] for row in rows}
+            rows = await connection.fetch(_ACTIVE_AMONG, unknown)
+        found_now = {row["id"]: _principal_of(row, CredentialKind.TOKEN) for row in rows}
+        for client_id in unknown:
+            self._cache.put(("id", client_id), found_now.get(client_id), generation)
+        return active | set(found_now)
 
     async def _views(self, statement: Statement, **values: Any) -> list[ClientView]:
         async with driver_connection(self._engine) as connection:
@@ -186,12 +204,16 @@ class PostgresClientReadModel(ClientReadModel):
         async with driver_connection(self._engine) as connection:
             row = await connection.fetchrow(statement.sql, *statement.args(value=value))
         if row is not None:
-            principal = Principal(
-                client_id=row["id"],
-                role=Role(row["role"]),
-                credential=credential,
-                rate_limit_per_minute=row["rate_limit_per_minute"],
-                events_per_minute=row["events_per_minute"],
-            )
+            principal = _principal_of(row, credential)
         self._cache.put((column, value), principal, generation)
         return principal
+
+
+def _principal_of(row: asyncpg.Record, credential: CredentialKind) -> Principal:
+    return Principal(
+        client_id=row["id"],
+        role=Role(row["role"]),
+        credential=credential,
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+        events_per_minute=row["events_per_minute"],
+    )

@@ -62,4 +62,3 @@ class PostgresUnitOfWork(UnitOfWork):
                 raise commit_unknown(error) from error
             raise
         self._committed = True
-        self._cache.forget(self.clients.changed)

@@ -1,13 +1,13 @@
 """Rate limits on the wire: who a request comes from, and the headers that tell a client where
 it stands (draft-ietf-httpapi-ratelimit-headers, and the X-RateLimit-* fields of older APIs)."""
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
-from tracking.domain.limits import REQUESTS, Admission, LimitState
+from tracking.domain.limits import REQUESTS, Admission, Limit, LimitState
 
 Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 _STATE_KEY = "tracking.admission"
@@ -58,34 +58,36 @@ def remember(scope: Scope, admission: Admission) -> None:
 
 
 async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
-    """A `before_send` hook: every answer a limit governed says where the client stands."""
+    """A `before_send` hook: every answer a limit governed says where the client stands.
+    (Appended as raw pairs: this runs on every request, and our names are never set twice.)"""
     if message["type"] != "http.response.start":
         return
     admission: Admission | None = scope["state"].get(_STATE_KEY)
     if admission is None:
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in rate_limit_headers(admission).items():
-        headers[name] = value
+    message["headers"] = [*message.get("headers", ()), *rate_limit_headers(admission)]
 
 
-def rate_limit_headers(admission: Admission) -> dict[str, str]:
+def rate_limit_headers(admission: Admission) -> list[tuple[bytes, bytes]]:
     states = admission.states
     shown = admission.refused_by or _first(states, REQUESTS) or states[0]
-    headers = {
-        "RateLimit-Policy": ", ".join(
-            f'"{s.limit.name}";q={s.limit.quota};w={s.limit.window_seconds}' for s in states
-        ),
-        "RateLimit": ", ".join(
-            f'"{s.limit.name}";r={s.remaining};t={s.reset_seconds}' for s in states
-        ),
-        "X-RateLimit-Limit": str(shown.limit.quota),
-        "X-RateLimit-Remaining": str(shown.remaining),
-        "X-RateLimit-Reset": str(shown.resets_at),
-    }
+    now = ", ".join(f'"{s.limit.name}";r={s.remaining};t={s.reset_seconds}' for s in states)
+    headers = [
+        (b"ratelimit-policy", _policy(tuple(s.limit for s in states))),
+        (b"ratelimit", now.encode()),
+        (b"x-ratelimit-limit", str(shown.limit.quota).encode()),
+        (b"x-ratelimit-remaining", str(shown.remaining).encode()),
+        (b"x-ratelimit-reset", str(shown.resets_at).encode()),
+    ]
     if not admission.admitted:
-        headers["Retry-After"] = str(shown.reset_seconds)
+        headers.append((b"retry-after", str(shown.reset_seconds).encode()))
     return headers
+
+
+@functools.lru_cache(maxsize=4096)
+def _policy(limits: tuple[Limit, ...]) -> bytes:
+    """The same for every request of a client until its limits change."""
+    return ", ".join(f'"{x.name}";q={x.quota};w={x.window_seconds}' for x in limits).encode()
 
 
 def _first(states: Sequence[LimitState], name: str) -> LimitState | None:
