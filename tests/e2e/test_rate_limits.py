@@ -140,3 +140,22 @@ def readiness_until(server: Server, status: str) -> dict[str, object]:
             return dict(report)
         time.sleep(0.05)
     raise AssertionError(f"readiness never said redis {status}")
+
+
+def test_a_client_changed_from_the_cli_is_refused_by_a_running_server_at_once(
+    cli: Tracking,
+) -> None:
+    """The CLI and `serve` share the data directory's embedded Redis, and its channel."""
+    server = cli.serve(env=settings(TRACKING_AUTH_CACHE_SECONDS="60"))
+    client_id, shop = register(server)
+    assert httpx.get(f"{server.url}/api/clients/me", headers=shop).status_code == 200
+
+    changed = cli.run("clients", "update", client_id, "--rate-limit", "1")
+    assert changed.returncode == 0, changed.stderr
+
+    first = httpx.get(f"{server.url}/api/clients/me", headers=shop)
+    assert first.headers["X-RateLimit-Limit"] == "1"
+    assert httpx.get(f"{server.url}/api/clients/me", headers=shop).status_code == 429
+    deactivated = cli.run("clients", "update", client_id, "--inactive")
+    assert deactivated.returncode == 0, deactivated.stderr
+    assert httpx.get(f"{server.url}/api/clients/me", headers=shop).status_code == 401

@@ -59,7 +59,7 @@ class RedisClientChanges(ClientChanges):
                     self.subscribed.set()
                     async for message in pubsub.listen():
                         self._apply(message.get("data"))
-            except (RedisError, OSError) as error:
+            except Exception as error:  # noqa: BLE001 - whatever broke it, listen again
                 self.subscribed.clear()
                 REDIS.failed(error)
                 await asyncio.sleep(RETRY_SECONDS)

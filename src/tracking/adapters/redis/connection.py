@@ -26,9 +26,8 @@ def redis_client(url: str, timeout_seconds: float) -> Redis:
 def subscriber_client(url: str, timeout_seconds: float) -> Redis:
     """For pub/sub: connects within the deadline, then waits for messages without one (a
     channel may be quiet for hours); a restarted server closes the socket, which is noticed."""
+    # Keepalive is a TCP option: redis-py's unix socket connection does not take it at all.
+    tcp = {} if url.startswith("unix://") else {"socket_keepalive": True}
     return Redis.from_url(
-        url,
-        socket_connect_timeout=timeout_seconds,
-        socket_keepalive=True,
-        retry=Retry(NoBackoff(), 0),
+        url, socket_connect_timeout=timeout_seconds, retry=Retry(NoBackoff(), 0), **tcp
     )
