@@ -115,3 +115,17 @@ async def test_concurrent_decisions_admit_exactly_the_quota(limiter: RateLimiter
         *(limiter.acquire([requests(shop, quota=20)]) for _ in range(60))
     )
     assert sum(d.admitted for d in decisions) == 20
+
+
+async def test_concurrent_decisions_of_many_subjects_are_each_exact(
+    limiter: RateLimiter,
+) -> None:
+    quotas = {subject(): quota for quota in (1, 5, 10, 20)}
+    calls = [(s, q) for s, q in quotas.items() for _ in range(3 * q)]
+    decisions = await asyncio.gather(
+        *(limiter.acquire([requests(s, quota=q), events(s, 1, quota=100)]) for s, q in calls)
+    )
+    admitted = {s: 0 for s in quotas}
+    for (s, _), decision in zip(calls, decisions, strict=True):
+        admitted[s] += decision.admitted
+    assert admitted == quotas
