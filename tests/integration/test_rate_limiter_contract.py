@@ -125,7 +125,7 @@ async def test_concurrent_decisions_of_many_subjects_are_each_exact(
     decisions = await asyncio.gather(
         *(limiter.acquire([requests(s, quota=q), events(s, 1, quota=100)]) for s, q in calls)
     )
-    admitted = {s: 0 for s in quotas}
+    admitted = dict.fromkeys(quotas, 0)
     for (s, _), decision in zip(calls, decisions, strict=True):
         admitted[s] += decision.admitted
     assert admitted == quotas

@@ -282,3 +282,21 @@ def test_a_word_that_is_not_one_of_the_choices_is_refused_naming_them(
         load_settings({variable: "verbose"})
 
     assert str(refused.value) == f"{variable}: must be one of {allowed}, got 'verbose'"
+
+
+def test_redis_and_proxy_settings_are_checked_with_a_precise_message() -> None:
+    with pytest.raises(SettingsError, match=r"^TRACKING_REDIS_URL: must be a redis://"):
+        load_settings({"TRACKING_REDIS_URL": "http://cache:6379"})
+    with pytest.raises(SettingsError, match=r"^TRACKING_TRUSTED_PROXIES: must be addresses"):
+        load_settings({"TRACKING_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"})
+    settings = load_settings(
+        {"TRACKING_REDIS_URL": "unix:///run/redis.sock", "TRACKING_TRUSTED_PROXIES": "10.0.0.0/8"}
+    )
+    assert settings.redis_url == "unix:///run/redis.sock"
+    assert [str(n) for n in settings.trusted_networks] == ["10.0.0.0/8"]
+
+
+def test_a_redis_url_is_never_shown_in_an_error() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"TRACKING_REDIS_URL": 5})  # type: ignore[dict-item]
+    assert "5" not in str(refused.value).partition(":")[2]
