@@ -16,7 +16,12 @@ from tracking.application.errors import Conflict, Unavailable
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.list_events import ListEvents
 from tracking.bootstrap import Container, resolved, shut_down
-from tracking.domain.clients import DEFAULT_EVENTS_PER_MINUTE, DEFAULT_RATE_LIMIT_PER_MINUTE, Role
+from tracking.domain.clients import (
+    DEFAULT_EVENTS_PER_MINUTE,
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    ApiKey,
+    Role,
+)
 from tracking.domain.events import Event
 from tracking.settings import Settings
 
@@ -116,3 +121,31 @@ async def test_two_admins_deactivating_each_other_leave_one_active(postgres: Con
         left = await uow.clients.count_active_admins()
     assert left == 1
     assert [type(r) for r in results].count(Conflict) == 1
+
+
+async def test_a_rotation_and_a_change_of_limits_at_once_both_survive(
+    postgres: Container,
+) -> None:
+    """Each transaction writes what it changed, so neither puts back what the other replaced
+    (above all, the rotated key)."""
+    handlers = await resolved(postgres.handlers())
+    operator = Principal.operator()
+    shop = (await handlers.register_client(RegisterClient(actor=operator, name="shop"))).client
+    uow_factory = await resolved(postgres.uow())
+    rotating, limiting = uow_factory(), uow_factory()
+    async with rotating, limiting:
+        read_by_rotation = await rotating.clients.get(shop.id)
+        read_by_change = await limiting.clients.get(shop.id)
+        assert read_by_rotation is not None
+        assert read_by_change is not None
+        rotated = read_by_rotation.with_key(ApiKey.generate())
+        await rotating.clients.save(rotated)
+        await rotating.commit()
+        await limiting.clients.save(read_by_change.changed(rate_limit_per_minute=7))
+        await limiting.commit()
+
+    async with uow_factory() as uow:
+        final = await uow.clients.get(shop.id)
+    assert final is not None
+    assert final.api_key_hash == rotated.api_key_hash
+    assert final.rate_limit_per_minute == 7

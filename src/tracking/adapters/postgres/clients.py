@@ -1,6 +1,7 @@
 """Clients in PostgreSQL: the repository the commands change them through, and the read model
 that answers who a credential belongs to (behind the principal cache)."""
 
+import functools
 from collections.abc import Collection
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,16 @@ _UPDATE_CLIENT = Statement.of(
     .where(clients.c.id == bindparam("client_id"))
     .values({n: bindparam(n) for n in _COLUMNS if n != "id"})
 )
+
+
+@functools.cache
+def _update_of(columns: frozenset[str]) -> Statement:
+    """An UPDATE of these columns only."""
+    values: dict[str, Any] = {n: bindparam(n) for n in _COLUMNS if n in columns}
+    where = clients.c.id == bindparam("client_id")
+    return Statement.of(update(clients).where(where).values(values))
+
+
 _SELECT_CLIENT = {
     column: Statement.of(select(clients).where(clients.c[column] == bindparam("value")))
     for column in ("id", "name", "api_key_hash")
@@ -46,6 +57,10 @@ class PostgresClientRepository(ClientRepository):
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
         self.changed: set[UUID] = set()
+        self._read: dict[UUID, dict[str, Any]] = {}
+        """Each client as this transaction read it: a save writes only what it changed, so
+        two changes at once of different things (a rotated key, a PATCH of its limits)
+        both survive, and a rotation is never undone by a concurrent write of the old key."""
 
     async def add(self, client: Client) -> None:
         try:
@@ -56,9 +71,18 @@ class PostgresClientRepository(ClientRepository):
 
     async def save(self, client: Client) -> None:
         self.changed.add(client.id)
-        values = _UPDATE_CLIENT.args(client_id=client.id, **_row(client))
-        if await self._connection.execute(_UPDATE_CLIENT.sql, *values) == "UPDATE 0":
+        row, read = _row(client), self._read.get(client.id)
+        if read is None:
+            statement = _UPDATE_CLIENT
+        else:
+            changed = frozenset(name for name, value in row.items() if read.get(name) != value)
+            if not changed:
+                return
+            statement = _update_of(changed)
+        values = statement.args(client_id=client.id, **row)
+        if await self._connection.execute(statement.sql, *values) == "UPDATE 0":
             await self.add(client)
+        self._read[client.id] = row
 
     async def get(self, client_id: UUID) -> Client | None:
         return await self._one("id", client_id)
@@ -76,7 +100,11 @@ class PostgresClientRepository(ClientRepository):
     async def _one(self, column: str, value: object) -> Client | None:
         statement = _SELECT_CLIENT[column]
         row = await self._connection.fetchrow(statement.sql, *statement.args(value=value))
-        return None if row is None else _client(row)
+        if row is None:
+            return None
+        client = _client(row)
+        self._read[client.id] = _row(client)
+        return client
 
 
 def _row(client: Client) -> dict[str, Any]:
