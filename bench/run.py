@@ -200,7 +200,11 @@ def register(port: int) -> tuple[uuid.UUID, str]:
     answer = httpx.post(
         f"http://127.0.0.1:{port}/api/clients",
         headers={"X-API-Key": ADMIN_KEY},
-        json={"name": f"bench-{uuid.uuid4().hex[:8]}", "rate_limit_per_minute": 1_000_000},
+        json={
+            "name": f"bench-{uuid.uuid4().hex[:8]}",
+            "rate_limit_per_minute": 1_000_000,
+            "events_per_minute": 10_000_000,
+        },
     )
     answer.raise_for_status()
     return uuid.UUID(answer.json()["id"]), answer.json()["api_key"]
