@@ -25,38 +25,41 @@ from tracking.domain.limits import Admission, Charge, admission
 
 RETRY_SECONDS = 1.0
 
-# `decide` of domain/limits.py, in Lua, for several decisions in turn. KEYS: one counter per
-# charge (its window in the name), decision after decision. ARGV: the number of decisions,
-# then for each its number of charges and, per charge, quota, cost and expiry (seconds).
-# Returns, per decision, 1 or 0 (admitted) and then each counter's value after it.
+# `decide` of domain/limits.py, in Lua, for several decisions alike (one client's counters,
+# the same limits) in turn. KEYS: the counters (their window in the name). ARGV: each one's
+# quota and expiry (seconds), then the decisions' costs, "c1,c2;c1,c2;...". Returns, per
+# decision, "admitted(1|0),count1,count2" after it, joined by ";". Strings both ways, since
+# the client packs and parses them far faster than long lists of numbers.
 _DECIDE = """
-local out, k, a = {}, 1, 2
-for _ = 1, tonumber(ARGV[1]) do
-  local n, used, fits = tonumber(ARGV[a]), {}, 1
-  a = a + 1
-  for i = 0, n - 1 do
-    used[i] = tonumber(redis.call('GET', KEYS[k + i]) or '0')
-    if used[i] + tonumber(ARGV[a + 3 * i + 1]) > tonumber(ARGV[a + 3 * i]) then fits = 0 end
+local n, used, added = #KEYS, {}, {}
+for j = 1, n do
+  used[j], added[j] = tonumber(redis.call('GET', KEYS[j]) or '0'), 0
+end
+local out = {}
+for decision in string.gmatch(ARGV[2 * n + 1], '[^;]+') do
+  local costs, fits = {}, 1
+  for cost in string.gmatch(decision, '[^,]+') do costs[#costs + 1] = tonumber(cost) end
+  for j = 1, n do
+    if used[j] + costs[j] > tonumber(ARGV[2 * j - 1]) then fits = 0 end
   end
   if fits == 1 then
-    for i = 0, n - 1 do
-      local cost = tonumber(ARGV[a + 3 * i + 1])
-      if cost > 0 then
-        used[i] = redis.call('INCRBY', KEYS[k + i], cost)
-        if used[i] == cost then redis.call('EXPIRE', KEYS[k + i], ARGV[a + 3 * i + 2]) end
-      end
-    end
+    for j = 1, n do used[j], added[j] = used[j] + costs[j], added[j] + costs[j] end
   end
-  out[#out + 1] = fits
-  for i = 0, n - 1 do out[#out + 1] = used[i] end
-  k, a = k + n, a + 3 * n
+  out[#out + 1] = fits .. ',' .. table.concat(used, ',')
 end
-return out
+for j = 1, n do
+  if added[j] > 0 and redis.call('INCRBY', KEYS[j], added[j]) == added[j] then
+    redis.call('EXPIRE', KEYS[j], ARGV[2 * j])
+  end
+end
+return table.concat(out, ';')
 """
 _SHA = hashlib.sha1(_DECIDE.encode(), usedforsecurity=False).hexdigest()
 
 Decision = tuple[Sequence[Charge], float]
 """The charges of one decision, and the time it is made at."""
+Alike = tuple[tuple[str, int], ...]
+"""What decisions sent in one script run share: each charge's counter and quota."""
 
 
 def counter_key(charge: Charge, now: float) -> str:
@@ -92,34 +95,33 @@ class RedisRateLimiter(RateLimiter):
         return counted("local", self._fallback.decide(charges))
 
     async def _round(self, decisions: Sequence[Decision]) -> list[Admission | BaseException]:
-        """One script run per subject, all in one pipeline."""
-        by_subject: dict[str, list[int]] = {}
-        for index, (charges, _) in enumerate(decisions):
-            by_subject.setdefault(charges[0].subject, []).append(index)
-        groups = list(by_subject.values())
+        """One script run per group of decisions alike, all in one pipeline."""
+        groups: dict[Alike, list[int]] = {}
+        for index, (charges, now) in enumerate(decisions):
+            alike = tuple((counter_key(c, now), c.limit.quota) for c in charges)
+            groups.setdefault(alike, []).append(index)
         replies = await self._pipelined(decisions, groups)
         if any(isinstance(r, NoScriptError) for r in replies):
             # Redis restarted and forgot the script: load it, and send the round again.
             await self._redis.script_load(_DECIDE)
             replies = await self._pipelined(decisions, groups)
         answers: list[Admission | BaseException] = [RedisError("no answer")] * len(decisions)
-        for group, reply in zip(groups, replies, strict=True):
+        for group, reply in zip(groups.values(), replies, strict=True):
             for index, answer in zip(group, _answers(decisions, group, reply), strict=True):
                 answers[index] = answer
         return answers
 
     async def _pipelined(
-        self, decisions: Sequence[Decision], groups: list[list[int]]
+        self, decisions: Sequence[Decision], groups: dict[Alike, list[int]]
     ) -> list[object]:
         pipeline = self._redis.pipeline(transaction=False)
-        for group in groups:
-            keys: list[str] = []
-            args: list[int] = [len(group)]
-            for charges, now in (decisions[i] for i in group):
-                args.append(len(charges))
-                for charge in charges:
-                    keys.append(counter_key(charge, now))
-                    args += [charge.limit.quota, charge.cost, charge.limit.window_seconds + 1]
+        for alike, group in groups.items():
+            charges = decisions[group[0]][0]
+            args: list[int | str] = []
+            for charge in charges:
+                args += [charge.limit.quota, charge.limit.window_seconds + 1]
+            args.append(";".join(",".join(str(c.cost) for c in decisions[i][0]) for i in group))
+            keys = [key for key, _ in alike]
             pipeline.evalsha(_SHA, len(keys), *keys, *args)
         replies: list[object] = await pipeline.execute(raise_on_error=False)
         return replies
@@ -130,12 +132,11 @@ def _answers(
 ) -> list[Admission | BaseException]:
     if isinstance(reply, BaseException):
         return [reply] * len(group)
-    if not isinstance(reply, list):
+    if not isinstance(reply, bytes):
         return [RedisError(f"the script answered {reply!r}")] * len(group)
     answers: list[Admission | BaseException] = []
-    at = 0
-    for charges, now in (decisions[i] for i in group):
-        fits, used = reply[at], [int(u) for u in reply[at + 1 : at + 1 + len(charges)]]
+    for index, outcome in zip(group, reply.split(b";"), strict=True):
+        charges, now = decisions[index]
+        fits, *used = (int(part) for part in outcome.split(b","))
         answers.append(admission(charges, used, admitted=fits == 1, now=now))
-        at += 1 + len(charges)
     return answers
