@@ -84,13 +84,7 @@ async def authenticate_key(store: InMemoryStore, api_key: str) -> Principal:
 
 
 def principal_of(client: Client, credential: CredentialKind = CredentialKind.API_KEY) -> Principal:
-    return Principal(
-        client_id=client.id,
-        role=client.role,
-        credential=credential,
-        rate_limit_per_minute=client.rate_limit_per_minute,
-        events_per_minute=client.events_per_minute,
-    )
+    return Principal.of(client, credential)
 
 
 def principal(

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from tracking.domain.clients import MAX_EVENTS_PER_MINUTE, MAX_RATE_LIMIT_PER_MINUTE, Role
+from tracking.domain.clients import MAX_EVENTS_PER_MINUTE, MAX_RATE_LIMIT_PER_MINUTE, Client, Role
 
 
 class CredentialKind(StrEnum):
@@ -35,6 +35,16 @@ class Principal:
             credential=CredentialKind.OPERATOR,
             rate_limit_per_minute=MAX_RATE_LIMIT_PER_MINUTE,
             events_per_minute=MAX_EVENTS_PER_MINUTE,
+        )
+
+    @classmethod
+    def of(cls, client: Client, credential: CredentialKind) -> "Principal":
+        return cls(
+            client_id=client.id,
+            role=client.role,
+            credential=credential,
+            rate_limit_per_minute=client.rate_limit_per_minute,
+            events_per_minute=client.events_per_minute,
         )
 
     @property

@@ -86,10 +86,4 @@ class InMemoryClientReadModel(ClientReadModel):
 def _principal(client: Client | None, credential: CredentialKind) -> Principal | None:
     if client is None or not client.active:
         return None
-    return Principal(
-        client_id=client.id,
-        role=client.role,
-        credential=credential,
-        rate_limit_per_minute=client.rate_limit_per_minute,
-        events_per_minute=client.events_per_minute,
-    )
+    return Principal.of(client, credential)

@@ -2,10 +2,11 @@
 
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tracking.adapters.processes import is_alive
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
@@ -48,16 +49,6 @@ def _forget_dead_processes(pgdata: Path) -> None:
     if not handles.exists():
         return
     pids = json.loads(handles.read_text() or "[]")
-    alive = [pid for pid in pids if _is_alive(pid)]
+    alive = [pid for pid in pids if is_alive(pid)]
     if alive != pids:
         handles.write_text(json.dumps(alive))
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

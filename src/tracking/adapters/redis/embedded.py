@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+from tracking.adapters.processes import is_alive
+
 START_SECONDS = 10.0
 STOP_SECONDS = 5.0
 SOCKET_PATH_BYTES = 100  # of the ~107 a unix socket's path may take
@@ -93,9 +95,9 @@ class EmbeddedRedis:
             # Only a server that took the command is waited for (or killed): a pidfile left
             # by a dead server may name an unrelated process by now.
             deadline = time.monotonic() + STOP_SECONDS
-            while _is_alive(pid) and time.monotonic() < deadline:
+            while is_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.01)
-            if _is_alive(pid):
+            if is_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         for leftover in (path, pidfile, self.directory / "socket-path"):
@@ -120,7 +122,7 @@ class EmbeddedRedis:
         off, or a server would outlive every later clean stop."""
         handles = self.directory / "handles.json"
         pids: list[int] = json.loads(handles.read_text()) if handles.exists() else []
-        return [pid for pid in pids if _is_alive(pid)]
+        return [pid for pid in pids if is_alive(pid)]
 
     def _write_handles(self, pids: list[int]) -> None:
         # Replaced whole, so a process killed mid-write leaves the old list, not half of one.
@@ -171,16 +173,3 @@ def _send(path: Path, command: bytes) -> bytes | None:
                 return b""
     except OSError:
         return None
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped) still takes signals but runs nothing.
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
