@@ -77,16 +77,25 @@ def test_redis_stopped_and_started_under_load_fails_no_request(
 ) -> None:
     redis = RedisServer(tmp_path)
     try:
-        server = cli.serve(env=settings(TRACKING_REDIS_URL=redis.url, TRACKING_STORAGE="memory"))
+        server = cli.serve(
+            env=settings(
+                TRACKING_REDIS_URL=redis.url,
+                TRACKING_STORAGE="memory",
+                TRACKING_RATE_LIMIT_PROCESSES="2",
+            )
+        )
         _, shop = register(server, rate_limit_per_minute=1_000_000, events_per_minute=1_000_000)
         codes: Counter[int] = Counter()
+        limits: Counter[str] = Counter()
         stop = threading.Event()
 
         def load() -> None:
             with httpx.Client(base_url=server.url, headers=shop) as http:
                 while not stop.is_set():
                     event = {"user_id": "u", "action": "a"}
-                    codes[http.post("/api/event", json=event).status_code] += 1
+                    answer = http.post("/api/event", json=event)
+                    codes[answer.status_code] += 1
+                    limits[answer.headers.get("X-RateLimit-Limit", "none")] += 1
 
         loaders = [threading.Thread(target=load) for _ in range(4)]
         for loader in loaders:
@@ -107,6 +116,8 @@ def test_redis_stopped_and_started_under_load_fails_no_request(
         redis.stop()
 
     assert set(codes) == {201}, codes
+    # Counted in Redis, the whole limit; counted here while it was down, this process's half.
+    assert set(limits) == {"1000000", "500000"}, limits
     assert degraded["ready"] is True
     assert ok["ready"] is True
     assert back > counted_in_redis  # Redis counts again, on its own
