@@ -1,4 +1,5 @@
-"""Client changes through Redis pub/sub: what one process announces, every other forgets."""
+"""Client changes: applied here at once by both adapters; through Redis pub/sub, what one
+process announces every other forgets."""
 
 import asyncio
 import uuid
@@ -10,9 +11,11 @@ from uuid import UUID
 import pytest
 
 from tests.redis_server import RedisServer
+from tracking.adapters.memory.client_changes import LocalClientChanges
 from tracking.adapters.redis import client_changes
 from tracking.adapters.redis.client_changes import RedisClientChanges, opened_client_changes
 from tracking.adapters.redis.connection import redis_client, subscriber_client
+from tracking.application.ports import ClientChanges
 
 
 class Memory:
@@ -47,6 +50,21 @@ async def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> Non
             return
         await asyncio.sleep(0.01)
     raise AssertionError("not within the deadline")
+
+
+@pytest.mark.parametrize("adapter", ["memory", "redis"])
+async def test_an_announcement_is_applied_here_at_once(adapter: str, redis_url: str) -> None:
+    """The contract both adapters keep: this process forgets before `announce` returns."""
+    memory, changed = Memory(), {uuid.uuid4(), uuid.uuid4()}
+    async with AsyncExitStack() as stack:
+        changes: ClientChanges = (
+            LocalClientChanges(memory.forget)
+            if adapter == "memory"
+            else await process(stack, redis_url, memory)
+        )
+        await changes.announce(changed)
+        await changes.announce(set())
+    assert set(memory.forgotten) == changed
 
 
 async def test_an_announcement_reaches_every_process(redis_url: str) -> None:
