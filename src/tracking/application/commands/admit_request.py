@@ -1,5 +1,7 @@
 """AdmitRequest: a client's request, and the events it brings, against its own limits."""
 
+import functools
+
 import msgspec
 
 from tracking.application.errors import RateLimited
@@ -32,14 +34,19 @@ class AdmitRequestHandler:
         if not self._enabled:
             return None
         actor, subject = command.actor, str(command.actor.client_id)
-        charges = [Charge(Limit(REQUESTS, actor.rate_limit_per_minute), subject, command.requests)]
+        charges = [Charge(_limit(REQUESTS, actor.rate_limit_per_minute), subject, command.requests)]
         if command.events:
-            charges.append(Charge(Limit(EVENTS, actor.events_per_minute), subject, command.events))
+            charges.append(Charge(_limit(EVENTS, actor.events_per_minute), subject, command.events))
         decision = await self._limiter.acquire(charges)
         refused = decision.refused_by
         if refused is not None:
             raise RateLimited("rate_limited", _why(refused.limit, command), admission=decision)
         return decision
+
+
+@functools.lru_cache(maxsize=4096)
+def _limit(name: str, quota: int) -> Limit:
+    return Limit(name, quota)
 
 
 def _why(limit: Limit, command: AdmitRequest) -> str:
