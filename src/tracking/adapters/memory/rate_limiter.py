@@ -4,7 +4,6 @@ while Redis is down (then each admits only its share of a limit)."""
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from prometheus_client import Counter
 
@@ -50,26 +49,26 @@ class InMemoryRateLimiter(RateLimiter):
 
     def decide(self, charges: Sequence[Charge]) -> Admission:
         now = self._now()
-        charges = [self._shared(c) for c in charges]
-        keys = [(c.limit.name, c.subject) for c in charges]
-        used = [self._count(key, now) for key in keys]
+        if self._share != 1:
+            charges = [self._shared(c) for c in charges]
+        counts = self._used
+        used = []
+        for charge in charges:
+            entry = counts.get((charge.limit.name, charge.subject))
+            used.append(entry[1] if entry is not None and entry[0] > now else 0)
         admitted, after = decide(charges, used)
         if admitted:
-            if len(self._used) > _MAX_SUBJECTS:
+            if len(counts) > _MAX_SUBJECTS:
                 self._forget_old(now)
-            for key, charge, count in zip(keys, charges, after, strict=True):
-                self._used[key] = (charge.window_ends(now), count)
+            for charge, count in zip(charges, after, strict=True):
+                self._used[charge.limit.name, charge.subject] = (charge.window_ends(now), count)
         return admission(charges, after, admitted=admitted, now=now)
 
     def _shared(self, charge: Charge) -> Charge:
         if self._share == 1:
             return charge
         quota = math.ceil(charge.limit.quota / self._share)
-        return replace(charge, limit=replace(charge.limit, quota=quota))
-
-    def _count(self, key: tuple[str, str], now: float) -> int:
-        ends, count = self._used.get(key, (now, 0))
-        return count if ends > now else 0
+        return charge._replace(limit=charge.limit._replace(quota=quota))
 
     def _forget_old(self, now: float) -> None:
         """Counts of windows gone by are worth nothing: drop them, so a flood of subjects
