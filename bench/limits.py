@@ -47,6 +47,10 @@ def commands(url: str) -> int:
 
 
 def main(args: argparse.Namespace) -> None:
+    print("\n".join(measure(args.seconds, args.rounds)))
+
+
+def measure(seconds: float, rounds: int) -> list[str]:
     data = Path(tempfile.mkdtemp(prefix="tracking-bench-limits-"))
     postgres = EmbeddedPostgres(str(data))
     url = postgres.start()
@@ -72,21 +76,20 @@ def main(args: argparse.Namespace) -> None:
             body = [json.dumps(event_body(skewed_user(), now)).encode() for _ in range(2000)]
             limited = [http_request("POST", "/api/event", key_on, b) for b in body]
             unlimited = [http_request("POST", "/api/event", key_off, b) for b in body]
-            for round_ in range(args.rounds):
+            for round_ in range(rounds):
                 print(f"round {round_ + 1} ...", file=sys.stderr)
                 scripts, everything = script_calls(redis_server.url), commands(redis_server.url)
-                ours = load(on, limited, 64, args.seconds)
+                ours = load(on, limited, 64, seconds)
                 scripts = script_calls(redis_server.url) - scripts
                 everything = commands(redis_server.url) - everything - 3  # our own INFO calls
-                bare = load(off, unlimited, 64, args.seconds)
+                bare = load(off, unlimited, 64, seconds)
                 pairs.append((ours, bare, scripts, everything))
     finally:
         redis_server.stop()
         postgres.stop()
     requests = [o["requests"] for o, _, _, _ in pairs]
-    print("| figure | limits through Redis | limits off | ratio |")
-    print("|---|---|---|---|")
-    print(
+    lines = ["| figure | limits through Redis | limits off | ratio |", "|---|---|---|---|"]
+    lines.append(
         f"| `POST /api/event`, 64 connections, 1 worker "
         f"| {median([o['per_second'] for o, _, _, _ in pairs])} events/s, "
         f"p99 {median([o['p99_ms'] for o, _, _, _ in pairs], 1)} ms "
@@ -96,12 +99,14 @@ def main(args: argparse.Namespace) -> None:
     )
     per_request = [s / r for (_, _, s, _), r in zip(pairs, requests, strict=True)]
     all_per_request = [e / r for (_, _, _, e), r in zip(pairs, requests, strict=True)]
-    print(
+    lines.append(
         f"Redis round trips per request: {statistics.median(per_request):.3f} script calls, "
         f"{statistics.median(all_per_request):.3f} commands of any kind "
         f"(refused: {sum(o['statuses'].get('429', 0) for o, _, _, _ in pairs)}) "
         f"(requests per round: {', '.join(f'{r:,.0f}' for r in requests)})"
     )
+
+    return lines
 
 
 if __name__ == "__main__":

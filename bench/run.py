@@ -1,11 +1,13 @@
 """The ingest and listing benchmark: each figure beside its baseline, measured in the same run
 on the same PostgreSQL server. Usage: `uv run python bench/run.py [--seconds 8] [--rounds 3]
-[--workers 1,2] [--events 1000000]`.
+[--workers 1,2] [--events 1000000] [--no-limits]`.
 
 Starts a throwaway PostgreSQL (pgserver), `tracking serve` on it, the bare HTTP ceiling app
 with as many workers, and drives both with bench/load.py in another process: single events
 in alternating rounds for each worker count (median and spread), then batches beside the
-database inserting the same rows by itself, then listing beside the raw query."""
+database inserting the same rows by itself, then listing beside the raw query; then (as
+bench/limits.py) limits counted in Redis beside limits off. The first part runs with the
+defaults: limits on, counted in each process (no Redis is configured)."""
 
 import argparse
 import asyncio
@@ -384,6 +386,11 @@ def main(args: argparse.Namespace) -> None:
     print("| figure | tracking | baseline (same run, same server) | ratio |")
     print("|---|---|---|---|")
     print("\n".join(lines))
+    if args.limits:
+        print("rate limits through Redis beside limits off ...", file=sys.stderr)
+        from limits import measure  # noqa: PLC0415 - it imports this module's helpers
+
+        print("\n" + "\n".join(measure(args.seconds, args.rounds)))
 
 
 if __name__ == "__main__":
@@ -396,5 +403,11 @@ if __name__ == "__main__":
         type=lambda text: [int(n) for n in text.split(",")],
         default=[1, 2],
         help="worker counts for single events, e.g. 1,2",
+    )
+    parser.add_argument(
+        "--no-limits",
+        dest="limits",
+        action="store_false",
+        help="skip the rate-limits comparison (bench/limits.py)",
     )
     main(parser.parse_args())
