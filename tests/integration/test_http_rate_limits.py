@@ -164,7 +164,10 @@ async def test_with_limits_off_nothing_is_counted_or_said(
             admin = {"X-API-Key": settings.admin_api_key or ""}
             shop = await tenant(http, admin, rate_limit_per_minute=1)
             answers = [await http.get("/api/clients/me", headers=shop.headers) for _ in range(3)]
+            wrong = {"X-API-Key": "trk_" + "W" * 43}
+            failures = [await http.get("/api/clients/me", headers=wrong) for _ in range(5)]
     finally:
         await shut_down(container)
     assert [a.status_code for a in answers] == [200] * 3
     assert "RateLimit" not in answers[0].headers
+    assert [f.status_code for f in failures] == [401] * 5

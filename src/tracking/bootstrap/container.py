@@ -72,7 +72,8 @@ def _all(*groups: list[DependencyCheck]) -> list[DependencyCheck]:
 
 
 def _limits(settings: Settings) -> Limits:
-    failures = settings.auth_failures_per_minute
+    """`TRACKING_RATE_LIMITS=false` turns every limit off, the one on failures included."""
+    failures = settings.auth_failures_per_minute if settings.rate_limits else 0
     return Limits(enabled=settings.rate_limits, auth_failures_per_minute=failures or None)
 
 
