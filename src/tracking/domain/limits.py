@@ -39,10 +39,6 @@ class Charge(NamedTuple):
     def window_ends(self, now: float) -> float:
         return float((self.window(now) + 1) * self.limit.window_seconds)
 
-    def reset_seconds(self, now: float) -> int:
-        """Whole seconds until this charge's window ends (at least 1)."""
-        return max(1, math.ceil(self.window_ends(now) - now))
-
 
 class LimitState(NamedTuple):
     """Where one limit stands after a decision. `exceeded` marks the one that refused it."""

@@ -56,7 +56,6 @@ _COUNT_ACTIVE_ADMINS = Statement.of(
 class PostgresClientRepository(ClientRepository):
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
-        self.changed: set[UUID] = set()
         self._read: dict[UUID, dict[str, Any]] = {}
         """Each client as this transaction read it: a save writes only what it changed, so
         two changes at once of different things (a rotated key, a PATCH of its limits)
@@ -70,7 +69,6 @@ class PostgresClientRepository(ClientRepository):
             raise Conflict("client_name_taken", f"a client named {client.name!r} exists") from error
 
     async def save(self, client: Client) -> None:
-        self.changed.add(client.id)
         row, read = _row(client), self._read.get(client.id)
         if read is None:
             statement = _UPDATE_CLIENT

@@ -4,11 +4,6 @@ in a fraction of a request's time and the caller degrades instead of waiting."""
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-OUTAGES = (RedisConnectionError, RedisTimeoutError, OSError)
-"""What an unreachable, restarting or too slow Redis raises."""
 
 
 def redis_client(url: str, timeout_seconds: float) -> Redis:
