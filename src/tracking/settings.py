@@ -97,11 +97,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def __post_init__(self) -> None:
         if self.database_url is not None:
             _check_database_url(self.database_url)
-        if self.redis_url is not None and not self.redis_url.startswith(_REDIS_SCHEMES):
-            raise SettingsError(
-                f"{PREFIX}REDIS_URL: must be a redis://, rediss:// or unix:// URL "
-                "(e.g. redis://localhost:6379/0)"
-            )
+        if self.redis_url is not None:
+            _check_redis_url(self.redis_url)
         try:
             self.trusted_networks  # noqa: B018 - parsing it is the check
         except ValueError as error:
@@ -126,13 +123,35 @@ def _check_database_url(url: str) -> None:
     problem = None
     if not url.startswith(_POSTGRES_SCHEMES):
         problem = "must be a postgresql:// URL (e.g. postgresql://user:password@host:5432/db)"
-    else:
-        try:
-            urlsplit(url).port  # noqa: B018 - parsing it is the check
-        except ValueError:
-            problem = "has a port that is not a number from 1 to 65535"
+    elif not _port_is_a_number(url):
+        problem = _BAD_PORT
     if problem is not None:
         raise SettingsError(f"{PREFIX}DATABASE_URL: {problem}")
+
+
+def _check_redis_url(url: str) -> None:
+    problem = None
+    if not url.startswith(_REDIS_SCHEMES):
+        problem = "must be a redis://, rediss:// or unix:// URL (e.g. redis://localhost:6379/0)"
+    elif not url.startswith("unix://"):
+        database = urlsplit(url).path.strip("/")
+        if not _port_is_a_number(url):
+            problem = _BAD_PORT
+        elif database and not database.isdigit():
+            problem = "names a database that is not a number (redis://host:6379/0)"
+    if problem is not None:
+        raise SettingsError(f"{PREFIX}REDIS_URL: {problem}")
+
+
+_BAD_PORT = "has a port that is not a number from 1 to 65535"
+
+
+def _port_is_a_number(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        return False
+    return True
 
 
 _FIELDS = {name.upper(): name for name in Settings.__struct_fields__}

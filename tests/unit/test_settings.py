@@ -287,6 +287,10 @@ def test_a_word_that_is_not_one_of_the_choices_is_refused_naming_them(
 def test_redis_and_proxy_settings_are_checked_with_a_precise_message() -> None:
     with pytest.raises(SettingsError, match=r"^TRACKING_REDIS_URL: must be a redis://"):
         load_settings({"TRACKING_REDIS_URL": "http://cache:6379"})
+    with pytest.raises(SettingsError, match=r"^TRACKING_REDIS_URL: has a port that is not"):
+        load_settings({"TRACKING_REDIS_URL": "redis://cache:abc/0"})
+    with pytest.raises(SettingsError, match=r"^TRACKING_REDIS_URL: names a database"):
+        load_settings({"TRACKING_REDIS_URL": "rediss://cache:6380/zero"})
     with pytest.raises(SettingsError, match=r"^TRACKING_TRUSTED_PROXIES: must be addresses"):
         load_settings({"TRACKING_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"})
     settings = load_settings(
