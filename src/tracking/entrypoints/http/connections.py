@@ -57,6 +57,10 @@ def _problem(status: int, phrase: str, code: str, detail: str) -> bytes:
     return head.encode() + body
 
 
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 256 * 1024
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
@@ -67,6 +71,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_headers = True
         self._completed = False  # a request ended within the chunk being read
         self._deadline: asyncio.TimerHandle | None = None
+        self._lingering = 0  # bytes still to discard after a refusal, until LINGER_SECONDS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -80,6 +85,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            self._lingering = max(0, self._lingering - len(data))
+            if not self._lingering:
+                self.transport.close()
+            return
         if self._deadline is None and self._in_headers:
             self._arm(self._limits.header_timeout, "headers")
         self._completed = False
@@ -142,4 +152,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.cycle.disconnected = True
             self.cycle.message_event.set()
         self.transport.write(_problem(status, phrase, code, detail))
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        # A lingering close, as nginx makes one: closing at once while the client still sends
+        # would make the kernel reset the connection, and a reset discards the answer before
+        # the client reads it. So the answer is followed by our end of the stream, and what
+        # still arrives is read and dropped, for a bounded time and number of bytes.
+        self.transport.write_eof()
+        self._lingering = LINGER_BYTES
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
