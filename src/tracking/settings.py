@@ -77,6 +77,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     trusted_proxies: str = ""
     cache_max_entries: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 10_000
     log_level: LogLevel = "INFO"
+    log_format: Literal["auto", "json", "text"] = "auto"
     access_log: bool = False
 
     @property

@@ -3,6 +3,7 @@ SIGKILL mid-stream, stopped with SIGTERM, or sharing a group, every produced eve
 stored exactly once."""
 
 import asyncio
+import json
 import signal
 import uuid
 
@@ -157,3 +158,24 @@ def test_a_bad_topic_name_is_one_line(cli: Tracking) -> None:
     result = cli.run("consume", env={"TRACKING_KAFKA_TOPIC": "no spaces"})
     assert result.returncode == 1
     assert one_error_line(result.stderr).startswith("Error: TRACKING_KAFKA_TOPIC:")
+
+
+async def test_a_batch_s_log_lines_carry_its_topic_partition_and_offsets(
+    cli: Tracking, database_url: str, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    client = await client_in(database_url, kafka_bootstrap, kafka_topic)
+    env = consumer_env(database_url, kafka_bootstrap, kafka_topic, f"g-{uuid.uuid4().hex}")
+    consumer = cli.consume(env=env)
+    good = values(client, [uuid.uuid4()])
+    await produce(kafka_bootstrap, kafka_topic, [*good, b"{not json"], keys=[b"k", b"k"])
+    await count_is(database_url, 1)
+    assert consumer.stop() == 0
+
+    lines = [json.loads(line) for line in consumer.stderr().splitlines() if line[:1] == "{"]
+    (dead,) = [line for line in lines if str(line["message"]).startswith("dead letter")]
+    assert dead["level"] == "WARNING"
+    assert dead["topic"] == kafka_topic
+    partition, offset = dead["partition"], dead["offset"]
+    assert isinstance(partition, int)
+    assert offset == 1  # the second message of its partition
+    assert f"{partition}:0-1" in str(dead["offsets"]).split(",")

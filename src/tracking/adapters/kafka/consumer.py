@@ -24,6 +24,7 @@ from tracking.adapters.kafka.messages import Message
 from tracking.adapters.kafka.stats import ConsumerStats
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
 from tracking.application.errors import InternalError
+from tracking.application.log_context import logging_about
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,17 @@ class _Batch:
     storing: "asyncio.Task[BatchOutcome]"
     offsets: dict[TopicPartition, int]
     fetched_at: float
+    about: dict[str, object]
+    """What the lines logged about it carry (`_about`)."""
+
+
+def _about(fetched: dict[TopicPartition, list[Any]]) -> dict[str, object]:
+    """A batch's topic and its offsets, first to last, by partition: `0:120-180,1:33-40`."""
+    ranges = sorted((tp.partition, rs[0].offset, rs[-1].offset) for tp, rs in fetched.items())
+    return {
+        "topic": ",".join(sorted({tp.topic for tp in fetched})),
+        "offsets": ",".join(f"{p}:{first}-{last}" for p, first, last in ranges),
+    }
 
 
 class StoppedError(Exception):
@@ -148,10 +160,14 @@ class KafkaEventConsumer:
             for r in records
         ]
         self._stats.consumed.inc(len(messages))
+        about = _about(fetched)
+        with logging_about(**about):  # the task starts with a copy of these fields
+            storing = asyncio.create_task(self._store(messages))
         return _Batch(
-            storing=asyncio.create_task(self._store(messages)),
+            storing=storing,
             offsets={tp: records[-1].offset + 1 for tp, records in fetched.items()},
             fetched_at=time.perf_counter(),
+            about=about,
         )
 
     async def _store(self, messages: list[Message]) -> BatchOutcome:
@@ -168,6 +184,7 @@ class KafkaEventConsumer:
                     letter.message.offset,
                     letter.error.code,
                     letter.error.detail,
+                    extra={"partition": letter.message.partition, "offset": letter.message.offset},
                 )
         return outcome
 
@@ -193,6 +210,7 @@ class KafkaEventConsumer:
                     message.topic,
                     message.partition,
                     message.offset,
+                    extra={"partition": message.partition, "offset": message.offset},
                 )
                 return BatchOutcome(dead_letters=[DeadLetter(message, InternalError.of(error))])
             self._stats.splits.inc()
@@ -201,6 +219,10 @@ class KafkaEventConsumer:
 
     async def _finish(self, consumer: AIOKafkaConsumer, batch: _Batch) -> None:
         """Waits for the batch to be stored, then commits its offsets."""
+        with logging_about(**batch.about):
+            await self._finished(consumer, batch)
+
+    async def _finished(self, consumer: AIOKafkaConsumer, batch: _Batch) -> None:
         outcome = await batch.storing
         offsets = batch.offsets
         await self._retrying("commit", lambda: self._commit(consumer, offsets))

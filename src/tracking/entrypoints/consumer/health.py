@@ -19,6 +19,7 @@ def create_health_app(readiness: ReadinessHandler, exposition: Callable[[], byte
         route_handlers=[HealthController, metrics_route(exposition)],
         dependencies={"readiness": Provide(provide_readiness, sync_to_thread=False)},
         openapi_config=None,
+        logging_config=None,  # Litestar's own would replace the process's log handler
     )
 
 
@@ -30,6 +31,8 @@ class HealthServer(uvicorn.Server):
         yield
 
 
-def health_server(app: Litestar, host: str, port: int) -> HealthServer:
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off")
+def health_server(app: Litestar, host: str, port: int, *, access_log: bool) -> HealthServer:
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, lifespan="off", access_log=access_log
+    )
     return HealthServer(config)

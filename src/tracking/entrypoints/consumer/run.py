@@ -43,7 +43,9 @@ class ConsumerService:
             if settings.consumer_port:
                 outages = container.outages()
                 app = create_health_app(readiness, lambda: self.stats.exposition() + outages())
-                server = health_server(app, settings.http_host, settings.consumer_port)
+                server = health_server(
+                    app, settings.http_host, settings.consumer_port, access_log=settings.access_log
+                )
                 serving = asyncio.create_task(server.serve())
             log.info("consuming %s as group %s", settings.kafka_topic, settings.kafka_group)
             try:

@@ -22,6 +22,7 @@ from tracking.entrypoints.http.metrics import MetricsController
 from tracking.entrypoints.http.openapi import complete, openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.request_id import add_request_id
+from tracking.entrypoints.http.request_logs import RequestLogContext
 from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, EventBatchSchema, EventIn
 from tracking.entrypoints.http.tokens import TokenController
 from tracking.entrypoints.probes import HealthController, metrics_route
@@ -45,7 +46,7 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
             "readiness": Provide(_readiness, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[ApiAuthentication()],
+        middleware=[RequestLogContext(), ApiAuthentication()],
         before_send=[add_request_id, add_rate_limit_headers],
         state=State({"trusted_proxies": container.settings().trusted_networks}),
         lifespan=[_opened(container, admin=admin)],

@@ -10,6 +10,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from tracking.application.commands.admit_request import AdmitRequest
 from tracking.application.errors import Unauthenticated
 from tracking.application.handlers import Handlers
+from tracking.application.log_context import add_log_fields
 from tracking.application.principal import Principal
 from tracking.application.queries.authenticate import Authenticate
 from tracking.entrypoints.http.limits import remember, source_address
@@ -34,6 +35,7 @@ class ApiAuthentication(ASGIMiddleware):
             )
             principal = await handlers.authenticate(query)
             scope["user"] = principal
+            add_log_fields(client=principal.client_id)
             # One decision, before the body is read. A single event is counted against the
             # events quota here too, so that route costs one round trip to Redis, not two.
             single = scope.get("method") == "POST" and path.rstrip("/") == "/api/event"
