@@ -1,6 +1,8 @@
 """The `tracking` command as a user runs it: memory storage, settings, and `clients`."""
 
 import re
+import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -49,6 +51,72 @@ def test_a_bad_setting_stops_the_process_with_one_line_naming_it(
     assert result.returncode != 0
     assert one_error_line(result.stderr).startswith(f"Error: {variable}:")
     assert result.stderr.strip().splitlines()[-1].startswith(f"Error: {variable}:")
+
+
+def test_a_weak_admin_key_is_one_line_that_never_shows_it(cli: Tracking) -> None:
+    result = cli.run("serve", "--storage", "memory", env={"TRACKING_ADMIN_API_KEY": "hunter2"})
+
+    assert result.returncode == 1
+    assert one_error_line(result.stderr) == (
+        "Error: TRACKING_ADMIN_API_KEY: must start with 'trk_' and be at least 47 characters long"
+    )
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "flag"),
+    [
+        ("TRACKING_HTTP_PORT", "abc", ("--port", "9000")),
+        ("TRACKING_STORAGE", "floppy", ("--storage", "memory")),
+    ],
+)
+def test_a_bad_variable_is_reported_even_when_a_flag_overrides_it(
+    cli: Tracking, variable: str, value: str, flag: tuple[str, str]
+) -> None:
+    result = cli.run("serve", "--storage", "memory", *flag, env={variable: value})
+
+    assert result.returncode == 1
+    error = one_error_line(result.stderr)
+    assert error.startswith(f"Error: {variable}: ")
+    assert repr(value) in error
+
+
+def test_a_bad_storage_names_the_words_it_may_be(cli: Tracking) -> None:
+    result = cli.run("clients", "list", env={"TRACKING_STORAGE": "floppy"})
+
+    assert one_error_line(result.stderr) == (
+        "Error: TRACKING_STORAGE: must be one of embedded, postgres, memory, got 'floppy'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [(("--port", "0"), "'--port'"), (("--storage", "postgres"), "'--storage'")],
+)
+def test_a_bad_flag_is_named_as_the_flag(cli: Tracking, flags: tuple[str, str], named: str) -> None:
+    result = cli.run("serve", *flags)
+
+    assert result.returncode == 2
+    assert one_error_line(result.stderr).startswith(f"Error: Invalid value for {named}: ")
+
+
+@pytest.fixture
+def port_in_use() -> Iterator[int]:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield held.getsockname()[1]
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(cli: Tracking, port_in_use: int) -> None:
+    result = cli.run("serve", "--storage", "memory", "--port", str(port_in_use))
+
+    assert result.returncode == 1
+    assert one_error_line(result.stderr) == (
+        f"Error: cannot listen on 127.0.0.1:{port_in_use}: address already in use"
+    )
+    assert result.stderr.strip().count("\n") == 0  # that line alone
+    assert "trk_" not in result.stderr + result.stdout
 
 
 def test_an_unknown_setting_is_named_in_a_warning(cli: Tracking) -> None:

@@ -2,12 +2,17 @@
 
 import re
 import signal
+import socket
 import uuid
 from collections import Counter
 
 import httpx
 
-from tests.e2e.processes import API_KEY, Tracking, admin_key_printed, readme_flow
+from tests.e2e.processes import API_KEY, Tracking, admin_key_printed, one_error_line, readme_flow
+
+STARTING = "starting the embedded PostgreSQL in "
+FIRST_START = "this first start initialises its data directory and may take several seconds"
+MIGRATING = "migrating the embedded PostgreSQL's schema from nothing to "
 
 
 def post_fifty_events(url: str, headers: dict[str, str]) -> list[str]:
@@ -48,6 +53,10 @@ def test_a_first_start_prints_the_admin_key_once_and_that_key_works(cli: Trackin
     assert returncode == 0
     assert len(API_KEY.findall(server.stderr())) == 1
     assert (cli.data_dir / "postgres" / "PG_VERSION").exists()
+    # What takes a while is said before it starts.
+    said = server.stderr()
+    assert f"{STARTING}{cli.data_dir / 'postgres'}; {FIRST_START}" in said
+    assert said.index(STARTING) < said.index(MIGRATING) < said.index("created the admin client")
 
 
 def test_a_restart_keeps_every_event_exactly_once_and_the_admin_key(cli: Tracking) -> None:
@@ -78,6 +87,9 @@ def test_a_restart_keeps_every_event_exactly_once_and_the_admin_key(cli: Trackin
     assert me.json()["role"] == "admin"
     assert admin_key_printed(second.stderr()) is None
     assert not API_KEY.search(second.stderr())
+    assert STARTING in second.stderr()
+    assert FIRST_START not in second.stderr()
+    assert "migrating" not in second.stderr()  # at head already
 
 
 def test_a_client_created_by_one_process_is_listed_by_another_and_served(cli: Tracking) -> None:
@@ -114,3 +126,19 @@ def test_after_a_crash_the_next_clean_stop_still_stops_postgresql(cli: Tracking)
     assert ready.status_code == 200, ready.text
     assert returncode == 0, restarted.stderr()
     assert not (cli.data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def test_a_port_in_use_is_one_line_before_postgresql_starts(cli: Tracking) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = cli.run("serve", "--port", str(port))
+
+    assert result.returncode == 1
+    assert one_error_line(result.stderr) == (
+        f"Error: cannot listen on 127.0.0.1:{port}: address already in use"
+    )
+    assert "trk_" not in result.stderr + result.stdout
+    assert STARTING not in result.stderr
+    assert not (cli.data_dir / "postgres").exists()

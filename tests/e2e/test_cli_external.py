@@ -2,6 +2,7 @@
 
 import contextlib
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ import pytest
 from tests.e2e.processes import (
     ADMIN_KEY,
     JWT_SECRET,
+    Server,
     Tracking,
     free_port,
     one_error_line,
@@ -68,6 +70,24 @@ def test_serve_refuses_an_unmigrated_database_until_tracking_migrate_ran(
     assert not cli.data_dir.exists()
 
 
+def test_verbose_shows_alembic_s_own_lines_and_the_log_level_variable_still_works(
+    cli: Tracking, database_url: str
+) -> None:
+    env = external(database_url)
+
+    quiet = cli.run("migrate", env=env)
+    verbose = cli.run("-v", "migrate", env=env)
+    by_variable = cli.run("migrate", env={**env, "TRACKING_LOG_LEVEL": "DEBUG"})
+
+    for result in (quiet, verbose, by_variable):
+        assert result.returncode == 0, result.stderr
+        assert "at head" in result.stdout
+    assert "Context impl" not in quiet.stderr
+    assert "setup plugin" not in quiet.stderr
+    assert "Context impl" in verbose.stderr
+    assert "Context impl" in by_variable.stderr
+
+
 @pytest.mark.parametrize("command", [("serve",), ("migrate",), ("clients", "list")])
 def test_a_database_url_that_is_not_postgresql_is_named_in_one_line(
     cli: Tracking, command: tuple[str, ...]
@@ -122,6 +142,9 @@ def test_an_unreachable_database_is_one_line_that_never_shows_the_password(
 
 def test_several_workers_share_one_migrated_database(cli: Tracking, database_url: str) -> None:
     server = cli.serve("--workers", "2", env=external(database_url))
+    # /health/live answers once one worker does; the kernel hands connections only to
+    # workers already accepting, so both must be up before they can share them.
+    both_started(server)
     headers = {"X-API-Key": ADMIN_KEY}
     # A connection of its own per request, and kept open: the kernel hands them to either
     # worker, and the open ones show which worker holds them.
@@ -144,6 +167,14 @@ def test_several_workers_share_one_migrated_database(cli: Tracking, database_url
         answer.json()["id"] for answer in posted
     )
     assert returncode == 0, server.stderr()
+
+
+def both_started(server: Server) -> None:
+    for _ in range(600):
+        if server.stderr().count("Application startup complete") >= 2:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"two workers did not start:\n{server.stderr()}")
 
 
 def workers_holding_connections(parent: int, port: int | None) -> int:

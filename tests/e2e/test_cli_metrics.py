@@ -89,6 +89,22 @@ def test_now_far_ahead_catches_up_every_window_in_order(cli: Tracking, database_
     )
 
 
+def test_many_windows_into_a_log_are_a_line_each_not_a_bar(
+    cli: Tracking, database_url: str
+) -> None:
+    """A CronJob's log is no terminal: a bar's carriage returns would make one endless line."""
+    env = external(database_url)
+    post_events(cli, env, [YESTERDAY - timedelta(hours=4 * n) for n in range(10)])
+
+    result = cli.run("calculate-metrics", "--now", NOW, env=env)
+
+    assert result.returncode == 0, result.stderr
+    computed = [line for line in result.stdout.splitlines() if line.startswith("computed    ")]
+    assert len(computed) == 10, result.stdout
+    assert "\r" not in result.stdout + result.stderr
+    assert "windows" not in result.stderr  # no bar
+
+
 @pytest.fixture
 async def run_lock_held(database_url: str) -> AsyncIterator[None]:
     connection = await asyncpg.connect(database_url)

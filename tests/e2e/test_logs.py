@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from tests.e2e.processes import ADMIN_KEY, Tracking
+from tests.e2e.processes import ADMIN_KEY, API_KEY, Tracking
 
 ENV = {"TRACKING_ADMIN_API_KEY": ADMIN_KEY, "TRACKING_ACCESS_LOG": "true"}
 
@@ -66,3 +66,19 @@ def test_text_format_on_request(cli: Tracking) -> None:
     assert "uvicorn.access" in line
     assert "route=/api/clients/me" in line
     assert " 401" in line
+
+
+def test_every_line_serve_writes_is_json_off_a_terminal(cli: Tracking) -> None:
+    """Its notices too: the storage it runs on, the missing JWT secret, the admin key it
+    made, a variable that names no setting."""
+    server = cli.serve("--storage", "memory", env={"TRACKING_ACCES_LOG": "true"})
+    assert server.stop() == 0
+
+    stderr = server.stderr().splitlines()
+    lines = [json.loads(line) for line in stderr]  # each one, or this fails
+    messages = " ".join(str(line["message"]) for line in lines)
+    for said in ("ignoring TRACKING_ACCES_LOG", "storage is memory", "TRACKING_JWT_SECRET"):
+        assert said in messages
+    (created,) = [line for line in lines if "created the admin client" in str(line["message"])]
+    assert created["level"] == "WARNING"
+    assert API_KEY.search(str(created["message"]))

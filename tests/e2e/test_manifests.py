@@ -450,3 +450,23 @@ def test_connections_at_the_peak_of_a_rollout_stay_under_postgres_max_connection
     assert _workers(only_container(consumer)["args"]) == 1
     assert peak == 80
     assert peak <= POSTGRES_CONNECTIONS
+
+
+@pytest.mark.parametrize(
+    ("name", "port_name"), [("tracking-api", "http"), ("tracking-consumer", "health")]
+)
+def test_prometheus_scrapes_each_deployment_where_it_serves_its_metrics(
+    name: str, port_name: str
+) -> None:
+    """The API serves /metrics on its HTTP port unless TRACKING_PROMETHEUS_PORT names another;
+    the consumer on TRACKING_CONSUMER_PORT."""
+    deployment = objects()["Deployment", name]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    settings = _settings()
+    serving = settings.consumer_port if name == "tracking-consumer" else settings.http_port
+
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert settings.prometheus_port == 0
+    assert int(annotations["prometheus.io/port"]) == serving
+    assert container_port(only_container(deployment), port_name) == serving

@@ -2,7 +2,13 @@
 
 import pytest
 
-from tracking.settings import Settings, SettingsError, load_settings, unknown_variables
+from tracking.settings import (
+    OverrideError,
+    Settings,
+    SettingsError,
+    load_settings,
+    unknown_variables,
+)
 
 SECRET = "a-secret-that-must-never-be-printed"
 
@@ -130,11 +136,45 @@ def test_overrides_beat_the_environment_and_none_overrides_nothing() -> None:
     assert (settings.http_port, settings.log_level) == (9100, "ERROR")
 
 
-def test_a_bad_override_is_reported_like_a_bad_variable() -> None:
-    with pytest.raises(SettingsError) as refused:
+def test_a_bad_override_names_the_setting_for_the_caller_to_name_its_flag() -> None:
+    with pytest.raises(OverrideError) as refused:
         load_settings({"TRACKING_HTTP_PORT": "9000"}, http_port=0)
 
+    assert refused.value.setting == "http_port"
+    assert refused.value.problem == "Expected int >= 1, got 0"
     assert str(refused.value).startswith("TRACKING_HTTP_PORT: ")
+
+
+def test_a_bad_variable_is_refused_even_when_an_override_stands_in_for_it() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"TRACKING_HTTP_PORT": "abc"}, http_port=9000)
+
+    assert not isinstance(refused.value, OverrideError)
+    assert str(refused.value) == "TRACKING_HTTP_PORT: Expected int, got 'abc'"
+
+
+def test_an_override_that_breaks_a_rule_with_the_environment_is_an_override_error() -> None:
+    with pytest.raises(OverrideError) as refused:
+        load_settings({}, storage="postgres")
+
+    assert refused.value.setting == "storage"
+    assert refused.value.problem == "postgres needs TRACKING_DATABASE_URL"
+
+
+@pytest.mark.parametrize("key", ["hunter2", "trk_short", "x" * 60, " "])
+def test_a_weak_admin_key_is_refused_at_load_without_showing_it(key: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"TRACKING_ADMIN_API_KEY": key})
+
+    assert str(refused.value) == (
+        "TRACKING_ADMIN_API_KEY: must start with 'trk_' and be at least 47 characters long"
+    )
+
+
+def test_an_admin_key_as_strong_as_a_generated_one_is_taken() -> None:
+    key = "trk_" + "K" * 43
+
+    assert load_settings({"TRACKING_ADMIN_API_KEY": key + "\n"}).admin_api_key == key + "\n"
 
 
 def test_unknown_variables_lists_only_tracking_names_that_are_no_setting() -> None:
@@ -304,3 +344,10 @@ def test_a_redis_url_is_never_shown_in_an_error() -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings({"TRACKING_REDIS_URL": 5})  # type: ignore[dict-item]
     assert "5" not in str(refused.value).partition(":")[2]
+
+
+def test_the_prometheus_port_must_differ_from_the_api_s() -> None:
+    env = {"TRACKING_PROMETHEUS_PORT": "9100", "TRACKING_HTTP_PORT": "9100"}
+    with pytest.raises(SettingsError, match=r"^TRACKING_PROMETHEUS_PORT: must differ"):
+        load_settings(env)
+    assert load_settings(env | {"TRACKING_HTTP_PORT": "8000"}).prometheus_port == 9100

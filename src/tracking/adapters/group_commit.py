@@ -2,19 +2,37 @@
 only after that transaction committed."""
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from prometheus_client import Histogram
+
+from tracking.adapters.prometheus import REGISTRY
 from tracking.application.ports import Clock, EventKey, EventWriter, Stored, UnitOfWorkFactory
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import Event
 from tracking.domain.windows import StaleMark, WindowSize, late_windows
 
+FLUSH_EVENTS = Histogram(
+    "tracking_group_commit_events",
+    "Events stored per group-commit transaction",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000),
+    registry=REGISTRY,
+)
+FLUSH_WAIT = Histogram(
+    "tracking_group_commit_wait_seconds",
+    "Time a write waited for the transaction that took it to start",
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+    registry=REGISTRY,
+)
+
 
 @dataclass
 class _Waiting:
     events: Sequence[Event]
+    since: float = field(default_factory=time.perf_counter)
     answer: asyncio.Future[frozenset[EventKey]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -55,6 +73,7 @@ class GroupCommitEventWriter(EventWriter):
 
     async def write(self, events: Sequence[Event]) -> Stored:
         if len(events) >= self._max_events:
+            FLUSH_EVENTS.observe(len(events))
             return Stored(duplicates=frozenset(await self._commit(events)))
         waiting = _Waiting(events)
         self._waiting.append(waiting)
@@ -77,11 +96,14 @@ class GroupCommitEventWriter(EventWriter):
         group = self._take_group()
         if not group:
             return
+        started = time.perf_counter()
         owners: dict[EventKey, _Waiting] = {}
         for waiting in group:
+            FLUSH_WAIT.observe(started - waiting.since)
             for event in waiting.events:
                 owners.setdefault((event.client_id, event.id), waiting)
         unique = [e for w in group for e in w.events if owners[(e.client_id, e.id)] is w]
+        FLUSH_EVENTS.observe(len(unique))
         try:
             stored_before = await self._commit(unique)
         except TrackingError as error:

@@ -6,11 +6,12 @@ Per process: each process (worker, consumer) says it for itself."""
 import logging
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import Counter, Gauge, generate_latest
+
+from tracking.adapters.prometheus import REGISTRY
 
 log = logging.getLogger(__name__)
 
-REGISTRY = CollectorRegistry()
 _FAILURES = Counter(
     "tracking_dependency_failures",
     "Operations that failed because a dependency was unavailable",
@@ -22,6 +23,8 @@ _UP = Gauge(
     "1 while the dependency answers, 0 from its first failure until it answers again",
     ["dependency"],
     registry=REGISTRY,
+    # Across workers: down (0) while any live worker finds it down.
+    multiprocess_mode="livemin",
 )
 
 

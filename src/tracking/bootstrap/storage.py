@@ -14,6 +14,7 @@ from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.settings import Settings
 
 log = logging.getLogger(__name__)
+_FIRST_START = "; this first start initialises its data directory and may take several seconds"
 
 
 class StartupError(Exception):
@@ -21,16 +22,13 @@ class StartupError(Exception):
 
 
 def notice(settings: Settings) -> str | None:
-    """Where the data lives, for the operator to read as the service starts, unless it is the
-    database they configured."""
-    kind = settings.storage_kind
-    if kind == "memory":
+    """What the operator should know of memory storage as the service starts. (Where the
+    embedded PostgreSQL lives is said as it starts, in `reachable_database`.)"""
+    if settings.storage_kind == "memory":
         return (
             "storage is memory: events and clients live in this process only and are lost "
             "when it stops"
         )
-    if kind == "embedded":
-        return f"storage is the embedded PostgreSQL in {EmbeddedPostgres(settings.data_dir).pgdata}"
     return None
 
 
@@ -43,6 +41,12 @@ async def reachable_database(settings: Settings) -> AsyncIterator[str | None]:
         yield None
     elif kind == "embedded":
         embedded = EmbeddedPostgres(settings.data_dir)
+        first = not (embedded.pgdata / "PG_VERSION").exists()
+        log.info(
+            "starting the embedded PostgreSQL in %s%s",
+            embedded.pgdata,
+            _FIRST_START if first else "",
+        )
         try:
             url = await asyncio.to_thread(embedded.start)
         except Exception as error:  # noqa: BLE001 - whatever pgserver raised: one clear line
@@ -71,10 +75,14 @@ async def ready_database(url: str | None, settings: Settings) -> str | None:
     external one must be there already (`tracking migrate` runs once per release)."""
     if url is None:
         return None
-    if settings.storage_kind == "embedded":
-        await asyncio.to_thread(migrations.upgrade, url)
-        return url
     at, head = await migrations.current(url), migrations.head()
+    if settings.storage_kind == "embedded":
+        if at != head:
+            log.info(
+                "migrating the embedded PostgreSQL's schema from %s to %s", at or "nothing", head
+            )
+            await asyncio.to_thread(migrations.upgrade, url)
+        return url
     if at != head:
         raise StartupError(
             f"the database schema is at {at or 'nothing'}, this version needs {head}: "

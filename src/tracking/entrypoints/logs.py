@@ -44,7 +44,9 @@ def configure_logging(settings: Settings) -> None:
     if settings.log_level != "DEBUG":
         # "Context impl PostgresqlImpl." and "Will assume transactional DDL." at every start
         # tell an operator nothing; what migrations ran is said by `tracking migrate` itself.
-        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        # Nor does "setup plugin ..." at import, which the CLI does after this (`tracking -v`
+        # shows them all).
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def chosen_format(

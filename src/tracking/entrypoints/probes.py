@@ -35,7 +35,8 @@ PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def metrics_route(exposition: Callable[[], bytes]) -> HTTPRouteHandler:
-    """`GET /metrics`: this process's counters in Prometheus' text format."""
+    """`GET /metrics`: what `exposition` says, in Prometheus' text format (the API's: summed
+    over its workers; the consumer's: its own)."""
 
     @get("/metrics", summary="Prometheus metrics", media_type=PROMETHEUS, tags=["health"])
     async def metrics() -> Response[bytes]:

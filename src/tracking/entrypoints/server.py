@@ -13,6 +13,7 @@ import uvicorn
 from litestar import Litestar
 
 from tracking.entrypoints.http.connections import BoundedConfig, Limits
+from tracking.entrypoints.prometheus import metrics_port
 from tracking.settings import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -38,6 +39,12 @@ class GracefulServer(uvicorn.Server):
         finally:
             for sig, handler in original.items():
                 signal.signal(sig, handler)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if sockets is not None and self.started:
+            # uvicorn says where it listens only when it bound the socket itself.
+            self._log_started_message(sockets)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await self._serve_backlog()
@@ -102,24 +109,36 @@ def http_config(app: Litestar | str, settings: Settings, **more: Any) -> uvicorn
     )
 
 
-def listening_socket(config: uvicorn.Config) -> socket.socket:
-    """Bound before anything else starts (the admin's banner among them), so a port in use
-    is the one thing said; exits 1 then."""
+class CannotListen(Exception):
+    """The API's address cannot be listened on (in use, say), in one line."""
+
+
+def listening_socket(settings: Settings) -> socket.socket:
+    """The API's socket, bound (as uvicorn binds it) before anything else starts: the
+    embedded PostgreSQL, the admin's banner. Listened on once the server starts."""
+    host, port = settings.http_host, settings.http_port
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        return config.bind_socket()
-    except SystemExit:
-        raise SystemExit(1) from None
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        shown = f"[{host}]" if ":" in host else host
+        reason = (error.strerror or str(error)).lower()
+        raise CannotListen(f"cannot listen on {shown}:{port}: {reason}") from None
+    sock.set_inheritable(True)  # by the workers of `serve --workers N`
+    return sock
 
 
-async def serve_http(app: Litestar, settings: Settings) -> None:
-    """Serves in this event loop until SIGINT or SIGTERM; exits 1 if it never started (the
-    port is taken, say)."""
+async def serve_http(app: Litestar, settings: Settings, sock: socket.socket) -> None:
+    """Serves on `sock` (see `listening_socket`) in this event loop until SIGINT or SIGTERM;
+    exits 1 if it never started. The metrics' own port, when there is one, from a thread."""
     config = http_config(app, settings)
-    sock = listening_socket(config)
     server = GracefulServer(config)
     tune_gc()
     try:
-        await server.serve(sockets=[sock])
+        with metrics_port(settings, app.state.metrics):
+            await server.serve(sockets=[sock])
     finally:
         sock.close()
     if not server.started:

@@ -8,6 +8,8 @@
 - A worker that exits is replaced; one that fails to start (exit 3) stops the whole server
   with exit 1, since its replacements would fail alike. No health check runs against a
   worker that is starting, so a slow machine's slow start is never killed for it.
+- Metrics are the sum over the workers, at whichever one a scrape reaches, or at the
+  master on TRACKING_PROMETHEUS_PORT (`prometheus.py`).
 
 uvicorn's own supervisor does none of the first three (it resets the backlog, leaves orphans,
 and kills workers that answer its ping late)."""
@@ -26,12 +28,13 @@ from multiprocessing.process import BaseProcess
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from tracking.entrypoints.server import (
-    GRACEFUL_SHUTDOWN_SECONDS,
-    GracefulServer,
-    http_config,
-    listening_socket,
+from tracking.entrypoints.prometheus import (
+    metrics_port,
+    summed,
+    worker_gone,
+    workers_directory,
 )
+from tracking.entrypoints.server import GRACEFUL_SHUTDOWN_SECONDS, GracefulServer, http_config
 from tracking.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,10 +46,18 @@ _PR_SET_PDEATHSIG = 1
 _MASTER_POLL_SECONDS = 1.0
 
 
-def serve_workers(settings: Settings, workers: int) -> None:
-    """Each worker builds the app from the environment (`http/asgi.py`)."""
+def serve_workers(settings: Settings, workers: int, sock: socket.socket) -> None:
+    """Each worker builds the app from the environment (`http/asgi.py`) and serves on `sock`,
+    bound by the caller (`server.listening_socket`)."""
     config = http_config(FACTORY, settings, factory=True)
-    sock = listening_socket(config)
+    try:
+        with workers_directory() as metrics, metrics_port(settings, summed(metrics)):
+            _supervise(workers, config, sock, metrics)
+    finally:
+        sock.close()
+
+
+def _supervise(workers: int, config: uvicorn.Config, sock: socket.socket, metrics: str) -> None:
     context = multiprocessing.get_context("spawn")
     stopping: list[int] = []
     previous = {
@@ -68,6 +79,7 @@ def serve_workers(settings: Settings, workers: int) -> None:
                 log.warning(
                     "worker %s exited with %s: starting another", worker.pid, worker.exitcode
                 )
+                worker_gone(metrics, worker.pid)
                 running[index] = _start(context, config, sock)
     finally:
         # Closed first: once the workers have closed theirs, a new connection is refused at

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import Counter
 
-from tracking.adapters.outages import REGISTRY
+from tracking.adapters.prometheus import REGISTRY
 from tracking.application.ports import RateLimiter
 from tracking.domain.limits import Admission, Charge, admission, decide
 

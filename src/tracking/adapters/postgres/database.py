@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tracking.adapters.outages import DATABASE
+from tracking.adapters.postgres.pool import ObservedPool
 from tracking.application.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def create_engine(
     return create_async_engine(
         async_url(url),
         isolation_level="AUTOCOMMIT",
+        poolclass=ObservedPool,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,

@@ -1,5 +1,9 @@
 """The `tracking` command: serve the API, consume Kafka, migrate the schema, compute metrics,
-administer clients."""
+administer clients.
+
+`--help` answers at once: the modules that define the commands import only click, the
+settings, the domain and the standard library. What a command runs on (SQLAlchemy, alembic,
+Litestar, Redis, Kafka: seconds to import) is imported inside it, when it runs."""
 
 import sys
 
@@ -13,8 +17,15 @@ from tracking.entrypoints.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log at DEBUG for this run (alembic's lines among them), whatever TRACKING_LOG_LEVEL.",
+)
+def main(*, verbose: bool) -> None:
     """Records what the users of our clients' applications do, exactly once."""
+    # `verbose` is read from this context by the command that runs (`common.load`).
 
 
 for command in (serve, consume, migrate, calculate_metrics, clients):

@@ -1,20 +1,24 @@
 """`tracking clients ...`: administer clients as the installation's operator."""
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import click
 
-from tracking.application.commands.register_client import RegisterClient
-from tracking.application.commands.rotate_api_key import RotateApiKey
-from tracking.application.commands.update_client import UpdateClient
-from tracking.application.principal import Principal
-from tracking.application.queries.list_clients import ListClients
-from tracking.application.views import ClientView, client_view
 from tracking.domain.clients import Role
-from tracking.entrypoints.cli.common import load, with_handlers
+from tracking.entrypoints.cli.common import FromEnvironment, environment_default, load
+
+if TYPE_CHECKING:
+    from tracking.application.views import ClientView
 
 _RATE_LIMIT_HELP = "Requests per minute."
 _EVENTS_HELP = "Events ingested per minute (a batch of N counts N)."
+
+
+def _installations(setting: str) -> Callable[[], str]:
+    shown = environment_default(setting)
+    return lambda: f"the installation's, {shown()}"
 
 
 @click.group()
@@ -26,15 +30,29 @@ def clients() -> None:
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="Register an admin client.")
 @click.option(
-    "--rate-limit", type=int, help=f"{_RATE_LIMIT_HELP}  [default: the installation's, 1000]"
+    "--rate-limit",
+    type=int,
+    cls=FromEnvironment,
+    shown=_installations("rate_limit_per_minute"),
+    help=_RATE_LIMIT_HELP,
 )
 @click.option(
-    "--events-per-minute", type=int, help=f"{_EVENTS_HELP}  [default: the installation's, 60000]"
+    "--events-per-minute",
+    type=int,
+    cls=FromEnvironment,
+    shown=_installations("events_per_minute"),
+    help=_EVENTS_HELP,
 )
 def create_client(
     name: str, *, admin: bool, rate_limit: int | None, events_per_minute: int | None
 ) -> None:
     """Register a client and print its API key (shown this once)."""
+    settings = load()
+    from tracking.application.commands.register_client import RegisterClient  # noqa: PLC0415
+    from tracking.application.principal import Principal  # noqa: PLC0415
+    from tracking.application.views import client_view  # noqa: PLC0415
+    from tracking.entrypoints.cli.running import with_handlers  # noqa: PLC0415
+
     command = RegisterClient(
         actor=Principal.operator(),
         name=name,
@@ -42,7 +60,7 @@ def create_client(
         rate_limit_per_minute=rate_limit,
         events_per_minute=events_per_minute,
     )
-    registered = with_handlers(load(), lambda h: h.register_client(command))
+    registered = with_handlers(settings, lambda h: h.register_client(command))
     _echo(client_view(registered.client))
     click.echo(f"api key  {registered.api_key}  (shown this once)")
 
@@ -50,8 +68,13 @@ def create_client(
 @clients.command("list")
 def list_clients() -> None:
     """Print every client, oldest first."""
+    settings = load()
+    from tracking.application.principal import Principal  # noqa: PLC0415
+    from tracking.application.queries.list_clients import ListClients  # noqa: PLC0415
+    from tracking.entrypoints.cli.running import with_handlers  # noqa: PLC0415
+
     query = ListClients(actor=Principal.operator())
-    views = with_handlers(load(), lambda h: h.list_clients(query))
+    views = with_handlers(settings, lambda h: h.list_clients(query))
     click.echo(f"{'id':36}  {'role':6}  {'active':6}  {'key':12}  name")
     for view in views:
         active = "yes" if view.active else "no"
@@ -62,8 +85,13 @@ def list_clients() -> None:
 @click.argument("client_id", type=click.UUID)
 def rotate(client_id: UUID) -> None:
     """Give a client a new API key; the old one stops working at once."""
+    settings = load()
+    from tracking.application.commands.rotate_api_key import RotateApiKey  # noqa: PLC0415
+    from tracking.application.principal import Principal  # noqa: PLC0415
+    from tracking.entrypoints.cli.running import with_handlers  # noqa: PLC0415
+
     command = RotateApiKey(actor=Principal.operator(), client_id=client_id)
-    rotated = with_handlers(load(), lambda h: h.rotate_api_key(command))
+    rotated = with_handlers(settings, lambda h: h.rotate_api_key(command))
     click.echo(f"api key  {rotated.api_key}  (shown this once)")
 
 
@@ -92,6 +120,11 @@ def update(
             "name something to change: --rate-limit, --events-per-minute, --role, "
             "--active or --inactive"
         )
+    settings = load()
+    from tracking.application.commands.update_client import UpdateClient  # noqa: PLC0415
+    from tracking.application.principal import Principal  # noqa: PLC0415
+    from tracking.entrypoints.cli.running import with_handlers  # noqa: PLC0415
+
     command = UpdateClient(
         actor=Principal.operator(),
         client_id=client_id,
@@ -100,10 +133,10 @@ def update(
         role=None if role is None else Role(role),
         active=active,
     )
-    _echo(with_handlers(load(), lambda h: h.update_client(command)))
+    _echo(with_handlers(settings, lambda h: h.update_client(command)))
 
 
-def _echo(view: ClientView) -> None:
+def _echo(view: "ClientView") -> None:
     click.echo(f"id       {view.id}")
     click.echo(f"name     {view.name}")
     click.echo(f"role     {view.role}")

@@ -1,76 +1,90 @@
-"""What every command shares: settings read once, the container opened in one event loop and
-closed after, and errors as one line."""
+"""What every command shares, light enough for `--help` to answer at once: settings read once
+(what is wrong said in one line), the `--storage` choices, and the defaults of flags as this
+environment makes them. What a command runs on is in `running.py`, imported when it runs."""
 
-import asyncio
+import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import click
+from click.types import OptionHelpExtra
 
-from tracking.application.handlers import Handlers
-from tracking.bootstrap import Container, StartupError, notice, resolved, shut_down
-from tracking.domain.errors import TrackingError
 from tracking.entrypoints.logs import configure_logging
-from tracking.entrypoints.server import event_loop
-from tracking.settings import Settings, SettingsError, load_settings, unknown_variables
+from tracking.settings import (
+    PREFIX,
+    OverrideError,
+    Settings,
+    SettingsError,
+    load_settings,
+    unknown_variables,
+)
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DATABASES = click.Choice(["embedded", "postgres"])
 """`--storage` of the commands that need a database."""
 ANY_STORAGE = click.Choice(["embedded", "postgres", "memory"])
+# The flag that overrides each setting, to name it when its value is wrong.
+_FLAGS = {"storage": "--storage", "http_host": "--host", "http_port": "--port"}
 
 
 def load(**overrides: object) -> Settings:
-    """The settings, or one line naming the variable that is wrong."""
-    for name in unknown_variables(os.environ):
-        click.echo(f"tracking: ignoring {name}: it names no setting", err=True)
+    """The settings, or one line naming the variable (or the flag) that is wrong; at DEBUG
+    under `tracking -v`."""
+    if _verbose():
+        overrides["log_level"] = "DEBUG"
     try:
         settings = load_settings(os.environ, **overrides)
+    except OverrideError as error:
+        flag = _FLAGS.get(error.setting, error.variable)
+        raise click.BadParameter(error.problem, param_hint=f"'{flag}'") from None
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
     configure_logging(settings)
+    for name in unknown_variables(os.environ):
+        log.warning("ignoring %s: it names no setting", name)
     return settings
 
 
-@contextmanager
-def opened(settings: Settings) -> Iterator[tuple[asyncio.Runner, Container]]:
-    """A container and the event loop its resources live in; closed, both, on the way out.
-    A failure to start, or a use case's error, ends the command with one line."""
-    container = Container(settings=settings)
-    with event_loop() as loop, one_line_errors():
-        try:
-            yield loop, container
-        finally:
-            loop.run(shut_down(container))
+def _verbose() -> bool:
+    """`tracking -v COMMAND`: the group's flag, read by the command it runs."""
+    context = click.get_current_context(silent=True)
+    return context is not None and bool(context.find_root().params.get("verbose"))
 
 
-def with_handlers(settings: Settings, use: Callable[[Handlers], Awaitable[T]]) -> T:
-    """Runs one use case (or a few) on the storage the settings name."""
-    with opened(settings) as (loop, container):
-        return loop.run(_using(container, use))
+class FromEnvironment(click.Option):
+    """A flag that overrides a setting: its `--help` shows the default this environment gives
+    it (`shown`), read when the help is."""
+
+    def __init__(self, *args: Any, shown: Callable[[], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shown = shown
+
+    def get_help_extra(self, ctx: click.Context) -> OptionHelpExtra:
+        extra = super().get_help_extra(ctx)
+        extra["default"] = self.shown()
+        return extra
 
 
-async def _using(container: Container, use: Callable[[Handlers], Awaitable[T]]) -> T:
-    return await use(await handlers_of(container))
+def environment_default(setting: str) -> Callable[[], str]:
+    """What leaving out the flag of `setting` means: its variable's value, else its default."""
+    variable = PREFIX + setting.upper()
+
+    def shown() -> str:
+        value = os.environ.get(variable)
+        if value:
+            return f"{value}, from {variable}"
+        return str(getattr(Settings(), setting))
+
+    return shown
 
 
-async def handlers_of(container: Container) -> Handlers:
-    """The container's handlers, once its storage is ready; says where the data lives."""
-    handlers = await resolved(container.handlers())
-    announced = notice(container.settings())
-    if announced is not None:
-        click.echo(f"tracking: {announced}", err=True)
-    return handlers
-
-
-@contextmanager
-def one_line_errors() -> Iterator[None]:
-    try:
-        yield
-    except StartupError as error:
-        raise click.ClickException(str(error)) from None
-    except TrackingError as error:
-        raise click.ClickException(error.detail) from None
+def storage_default() -> str:
+    """What leaving out `--storage` means, by the rule of `Settings.storage_kind`."""
+    value = os.environ.get(f"{PREFIX}STORAGE")
+    if value:
+        return f"{value}, from {PREFIX}STORAGE"
+    if os.environ.get(f"{PREFIX}DATABASE_URL"):
+        return f"postgres, as {PREFIX}DATABASE_URL is set"
+    return Settings().storage_kind

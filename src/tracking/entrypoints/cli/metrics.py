@@ -1,17 +1,20 @@
 """`tracking calculate-metrics`: the metrics command, for a Kubernetes CronJob or by hand."""
 
+import sys
 from datetime import datetime
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from tracking.application.commands.calculate_metrics import CalculateMetrics, MetricsRun
-from tracking.application.ports import ComputedWindow
-from tracking.application.principal import Principal
 from tracking.domain.errors import RuleViolation
 from tracking.domain.instants import instant_of
-from tracking.entrypoints.cli.common import load, with_handlers
+from tracking.entrypoints.cli.common import load
 
-_BAR_FROM = 10  # windows: below this, one line each; from it on, a progress bar
+if TYPE_CHECKING:
+    from tracking.application.commands.calculate_metrics import MetricsRun
+    from tracking.application.ports import ComputedWindow
+
+_BAR_FROM = 10  # windows: below this, one line each; from it on, a bar (on a terminal)
 _BAR_WIDTH = 30
 
 
@@ -38,8 +41,13 @@ class Instant(click.ParamType[datetime]):
 def calculate_metrics(now: datetime | None, since: datetime | None, *, dry_run: bool) -> None:
     """Compute every due 4-hour window that was never computed or went stale, oldest first.
     Exits 0 when done, when nothing was due, and when another run holds the lock."""
+    settings = load()
+    from tracking.application.commands.calculate_metrics import CalculateMetrics  # noqa: PLC0415
+    from tracking.application.principal import Principal  # noqa: PLC0415
+    from tracking.entrypoints.cli.running import with_handlers  # noqa: PLC0415
+
     command = CalculateMetrics(actor=Principal.operator(), now=now, since=since, dry_run=dry_run)
-    run = with_handlers(load(), lambda h: h.calculate_metrics(command, _report))
+    run = with_handlers(settings, lambda h: h.calculate_metrics(command, _report))
     for window in run.planned:
         click.echo(f"to compute    {window.start.isoformat()}  (every client)")
     for stale in run.planned_stale:
@@ -48,9 +56,10 @@ def calculate_metrics(now: datetime | None, since: datetime | None, *, dry_run: 
     click.echo(_summary(run, dry_run=dry_run))
 
 
-def _report(computed: ComputedWindow, done: int, total: int) -> None:
-    """One line a window; a progress bar (on stderr) when many are due."""
-    if total < _BAR_FROM:
+def _report(computed: "ComputedWindow", done: int, total: int) -> None:
+    """One line a window; a progress bar on stderr instead when many are due and stderr is a
+    terminal. Into a log (a CronJob's), a bar's carriage returns would make one endless line."""
+    if not animates(total, sys.stderr):
         click.echo(_line(computed))
         return
     filled = done * _BAR_WIDTH // total
@@ -58,14 +67,19 @@ def _report(computed: ComputedWindow, done: int, total: int) -> None:
     click.echo(f"\r  [{bar}] {done}/{total} windows", nl=done == total, err=True)
 
 
-def _line(computed: ComputedWindow) -> str:
+def animates(total: int, stream: IO[str]) -> bool:
+    """Whether the progress of `total` windows is a bar drawn on `stream`."""
+    return total >= _BAR_FROM and stream.isatty()
+
+
+def _line(computed: "ComputedWindow") -> str:
     kind = "recomputed" if computed.recomputed else "computed"
     start = computed.window.start.isoformat()
     whose = "" if computed.clients is None else f"  ({len(computed.clients)} clients' rows)"
     return f"{kind:10}  {start}  {computed.users} users  {computed.events} events{whose}"
 
 
-def _summary(run: MetricsRun, *, dry_run: bool) -> str:
+def _summary(run: "MetricsRun", *, dry_run: bool) -> str:
     if run.already_running:
         return "another metrics run holds the lock; this one did nothing"
     empty = f"; {run.empty} empty windows recorded" if run.empty else ""
