@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from tracking.domain.clients import ApiKey
+from tracking.domain.errors import RuleViolation
+
 PREFIX = "TRACKING_"
 HOURS_PER_DAY = 24
 # The test suite's own variables (see tests/conftest.py), not the service's.
@@ -23,7 +26,24 @@ KafkaName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,200}$")]
 
 
 class SettingsError(ValueError):
-    """One line naming the variable and what is wrong with it."""
+    """One line naming the variable and what is wrong with it: `TRACKING_X: problem`."""
+
+    @property
+    def variable(self) -> str:
+        return str(self).partition(": ")[0]
+
+    @property
+    def problem(self) -> str:
+        return str(self).partition(": ")[2]
+
+
+class OverrideError(SettingsError):
+    """An override (a command-line flag) is wrong, the environment being right: the caller,
+    who knows the flag's name, names it."""
+
+    def __init__(self, message: str, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -67,6 +87,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     kafka_retry_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 30.0
     kafka_unexpected_retries: Annotated[int, msgspec.Meta(ge=0, le=100)] = 3
     consumer_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8001
+    # 0: the API serves /metrics on its own port; another port: there only, on prometheus_host.
+    prometheus_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    prometheus_host: Annotated[str, msgspec.Meta(min_length=1)] = "0.0.0.0"  # noqa: S104
     redis_url: str | None = None
     redis_timeout_ms: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 1000
     rate_limits: bool = True
@@ -76,9 +99,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rate_limit_processes: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
     trusted_proxies: str = ""
     cache_max_entries: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 10_000
+    analytics_open_ttl_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 15
     log_level: LogLevel = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
     access_log: bool = False
+    request_log: bool = True
+    request_log_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
+    request_log_buffer: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
 
     @property
     def storage_kind(self) -> Storage:
@@ -112,12 +139,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 f"{PREFIX}METRICS_WINDOW_HOURS: must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24), "
                 f"got {self.metrics_window_hours}"
             )
+        if self.prometheus_port and self.prometheus_port == self.http_port:
+            raise SettingsError(
+                f"{PREFIX}PROMETHEUS_PORT: must differ from {PREFIX}HTTP_PORT "
+                f"({self.http_port}), or be 0 to serve /metrics on the API's port"
+            )
         if self.storage == "postgres" and self.database_url is None:
             raise SettingsError(f"{PREFIX}STORAGE: postgres needs {PREFIX}DATABASE_URL")
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < JWT_SECRET_MIN_BYTES:
             raise SettingsError(
                 f"{PREFIX}JWT_SECRET: must be at least {JWT_SECRET_MIN_BYTES} bytes long"
             )
+        if self.admin_api_key is not None:
+            try:
+                ApiKey.given(self.admin_api_key)  # the domain's rule for a key of our choosing
+            except RuleViolation as error:
+                raise SettingsError(f"{PREFIX}ADMIN_API_KEY: {error.message}") from None
 
 
 def _check_database_url(url: str) -> None:
@@ -160,13 +197,28 @@ _FIELDS = {name.upper(): name for name in Settings.__struct_fields__}
 
 def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     """Reads every `TRACKING_*` variable that names a setting; `overrides` (the CLI's flags)
-    win over the environment."""
+    win over the environment. The environment is checked on its own first, so a wrong
+    variable is reported even when a flag stands in for it; a wrong override is then an
+    `OverrideError`."""
     values: dict[str, object] = {
         _FIELDS[key.removeprefix(PREFIX)]: value
         for key, value in environ.items()
         if key.startswith(PREFIX) and key.removeprefix(PREFIX) in _FIELDS
     }
-    values.update({key: value for key, value in overrides.items() if value is not None})
+    settings = _converted(values)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if not given:
+        return settings
+    try:
+        return _converted({**values, **given})
+    except SettingsError as error:
+        setting = error.variable.removeprefix(PREFIX).lower()
+        if setting not in given:
+            raise
+        raise OverrideError(str(error), setting) from None
+
+
+def _converted(values: Mapping[str, object]) -> Settings:
     try:
         return msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as error:

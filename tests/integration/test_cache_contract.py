@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from tests.redis_server import RedisServer
 from tests.sockets import free_port
 from tracking.adapters.memory.cache import InMemoryCache
-from tracking.adapters.outages import REGISTRY
+from tracking.adapters.prometheus import REGISTRY
 from tracking.adapters.redis.cache import GRACE_MS, RedisCache
 from tracking.adapters.redis.connection import redis_client
 from tracking.application.ports import Cache
@@ -146,6 +146,17 @@ async def test_an_entry_with_two_tags_goes_by_either(subject: Subject, tag: str)
     assert await subject.cache.get("c") is None
 
 
+async def test_invalidate_tags_drops_the_entries_of_any_of_them(subject: Subject) -> None:
+    cache = subject.cache
+    await cache.set("a", b"1", 60, tags=["day:1"])
+    await cache.set("b", b"2", 60, tags=["day:2", "month:1"])
+    await cache.set("c", b"3", 60, tags=["day:3"])
+    await cache.set("d", b"4", 60)
+    await cache.invalidate_tags(["day:1", "month:1", "never-used"])
+    await cache.invalidate_tags([])
+    assert await present(cache, "a", "b", "c", "d") == {"c", "d"}
+
+
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = redis_client(redis_url, timeout_seconds=2)
@@ -194,8 +205,9 @@ async def test_an_unreachable_redis_misses_and_never_raises() -> None:
     await cache.delete("k")
     await cache.invalidate_prefix("k")
     await cache.invalidate_tag("t")
+    await cache.invalidate_tags(["t", "u"])
 
-    assert redis_failures() - before == 5
+    assert redis_failures() - before == 6
     await client.aclose()
 
 

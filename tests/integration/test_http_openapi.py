@@ -16,6 +16,10 @@ ROUTES = {
     ("/api/clients/{client_id}", "delete"),
     ("/api/clients/{client_id}", "patch"),
     ("/api/clients/{client_id}/rotate-key", "post"),
+    ("/api/usage/daily", "get"),
+    ("/api/usage/top-clients", "get"),
+    ("/api/stats/daily", "get"),
+    ("/api/stats/series", "get"),
     ("/health/live", "get"),
     ("/health/ready", "get"),
 }
@@ -162,3 +166,20 @@ async def test_the_client_change_body_shows_every_field_as_optional(http: Http) 
     }
     assert not body.get("required")
     assert {"403", "404", "409"} <= set(operation["responses"])
+
+
+async def test_the_stats_routes_show_their_shape_headers_and_304(http: Http) -> None:
+    doc = await document(http)
+
+    for path, shape in [
+        ("/api/stats/daily", "DailyStatsView"),
+        ("/api/stats/series", "StatsSeriesView"),
+    ]:
+        operation = doc["paths"][path]["get"]
+        ok = operation["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{shape}"
+        }
+        assert {"ETag", "Cache-Control"} <= set(ok["headers"])
+        assert {"304", "400", "403"} <= set(operation["responses"])
+        assert "If-None-Match" in {p["name"] for p in operation["parameters"]}

@@ -13,7 +13,14 @@ from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.database import async_url
 from tracking.adapters.postgres.tables import metadata
 
-OURS = {"clients", "events", "user_activity_metrics", "metric_windows", "stale_windows"}
+OURS = {
+    "clients",
+    "events",
+    "user_activity_metrics",
+    "metric_windows",
+    "stale_windows",
+    "request_log",
+}
 VERSIONS = "alembic_version"
 
 

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 
 from tracking.adapters.group_commit import GroupCommitEventWriter
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
+from tracking.adapters.memory.cache import InMemoryCache
 from tracking.adapters.memory.rate_limiter import InMemoryRateLimiter
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
@@ -28,6 +29,7 @@ from tracking.application.ports import (
 )
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
+from tracking.application.stats_cache import StatsCache
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
 from tracking.domain.windows import WindowSize
@@ -128,9 +130,16 @@ def group_commit(store: InMemoryStore, clock: Clock) -> GroupCommitEventWriter:
     return GroupCommitEventWriter(uow_factory(store), clock=clock, window_size=WindowSize(4))
 
 
+def stats_cache(cache: InMemoryCache | None = None) -> StatsCache:
+    """The stats' answers over an in-memory cache (a fresh one by default)."""
+    return StatsCache(
+        cache or InMemoryCache(max_entries=1000), open_ttl=15, settled_ttl=3600, guard_seconds=60
+    )
+
+
 def recorder(store: InMemoryStore, clock: Clock) -> RecordEventsHandler:
     return RecordEventsHandler(
-        group_commit(store, clock), clock, UuidV7Generator(), timedelta(days=30)
+        group_commit(store, clock), clock, UuidV7Generator(), timedelta(days=30), stats_cache()
     )
 
 

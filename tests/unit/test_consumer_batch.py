@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import ChangesSpy, WriterSpy, register, uow_factory
+from tests.unit.support import ChangesSpy, WriterSpy, register, stats_cache, uow_factory
 from tracking.adapters.kafka.batches import BatchOutcome, store_batch
 from tracking.adapters.kafka.consumer import FIRST_RETRY_SECONDS, backoff
 from tracking.adapters.kafka.messages import Message, encode_event, message_event_id
@@ -41,7 +41,7 @@ class Consumer:
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         self.writer = WriterSpy(store, clock)
         self._store = StoreQueuedEventsHandler(
-            self.writer, InMemoryClientReadModel(store), clock, timedelta(days=30)
+            self.writer, InMemoryClientReadModel(store), clock, timedelta(days=30), stats_cache()
         )
 
     async def __call__(self, *messages: Message) -> BatchOutcome:
@@ -570,7 +570,11 @@ async def test_a_rejection_whose_category_is_retried_fails_the_whole_batch_to_be
             )
 
     handler = Refusing(
-        WriterSpy(store, clock), InMemoryClientReadModel(store), clock, timedelta(days=30)
+        WriterSpy(store, clock),
+        InMemoryClientReadModel(store),
+        clock,
+        timedelta(days=30),
+        stats_cache(),
     )
     messages = [message(event_value(acme), offset=0)]
 

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import recorder
+from tests.unit.support import recorder, stats_cache
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.record_events import (
@@ -231,7 +231,7 @@ async def test_a_writer_that_queues_makes_valid_items_accepted_and_rejected_ones
     clock: FixedClock,
 ) -> None:
     writer = QueueingWriter()
-    handler = RecordEventsHandler(writer, clock, UuidV7Generator(), None)
+    handler = RecordEventsHandler(writer, clock, UuidV7Generator(), None, stats_cache())
     good, bad, again = uuid4(), uuid4(), uuid4()
 
     answer = await handler(
@@ -263,7 +263,7 @@ async def test_an_item_without_id_handed_to_a_queue_is_accepted_with_its_new_id(
 ) -> None:
     writer = QueueingWriter()
 
-    recorded = await RecordEventsHandler(writer, clock, UuidV7Generator(), None)(
+    recorded = await RecordEventsHandler(writer, clock, UuidV7Generator(), None, stats_cache())(
         RecordEvents(client_id=CLIENT, events=[click()])
     )
 

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.fakes import T0, FixedClock
-from tests.unit.support import WriterSpy, register
+from tests.unit.support import WriterSpy, register, stats_cache
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.commands.record_events import RecordedEvents, Rejected
@@ -36,7 +36,7 @@ class Store:
         self.writer = WriterSpy(store, clock)
         self.clients = CountingClients(store)
         self._handler = StoreQueuedEventsHandler(
-            self.writer, self.clients, clock, timedelta(days=30)
+            self.writer, self.clients, clock, timedelta(days=30), stats_cache()
         )
 
     async def __call__(self, *events: QueuedEvent) -> RecordedEvents:

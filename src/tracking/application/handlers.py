@@ -16,12 +16,16 @@ from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
 from tracking.application.commands.update_client import UpdateClientHandler
 from tracking.application.queries.authenticate import AuthenticateHandler
+from tracking.application.queries.daily_stats import DailyStatsHandler
+from tracking.application.queries.daily_usage import DailyUsageHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
 from tracking.application.queries.list_events import ListEventsHandler
 from tracking.application.queries.list_metric_windows import ListMetricWindowsHandler
 from tracking.application.queries.list_metrics import ListMetricsHandler
 from tracking.application.queries.readiness import ReadinessHandler
+from tracking.application.queries.stats_series import StatsSeriesHandler
+from tracking.application.queries.top_clients import TopClientsHandler
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,4 +49,8 @@ class Handlers:
     list_clients: ListClientsHandler
     list_metrics: ListMetricsHandler
     list_metric_windows: ListMetricWindowsHandler
+    daily_usage: DailyUsageHandler
+    top_clients: TopClientsHandler
+    daily_stats: DailyStatsHandler
+    stats_series: StatsSeriesHandler
     readiness: ReadinessHandler

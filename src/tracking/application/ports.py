@@ -3,7 +3,7 @@
 from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
@@ -11,6 +11,8 @@ from uuid import UUID
 import msgspec
 
 from tracking.application.principal import Principal
+from tracking.application.stats import DayFigures, PeriodFigures
+from tracking.application.usage import ClientUsage, LoggedRequest, UsageFigures
 from tracking.application.views import (
     ClientView,
     EventCriteria,
@@ -261,9 +263,74 @@ class Cache(Protocol):
         """Drops every entry set with this tag."""
         ...
 
+    async def invalidate_tags(self, tags: Collection[str]) -> None:
+        """Drops every entry set with any of these tags, in one round trip to its store."""
+        ...
+
 
 class ClientChanges(Protocol):
     async def announce(self, client_ids: Collection[UUID]) -> None:
         """These clients changed (key, limits, role, active), committed: every process forgets
         what it remembered of them, at once. Never raises for an outage of the channel."""
+        ...
+
+
+class RequestLog(Protocol):
+    def record(
+        self,
+        client_id: UUID,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        *,
+        request_id: str,
+    ) -> None:
+        """Keeps an answered request, to be written later: it never waits and never fails
+        (when it cannot keep the request, it counts it as dropped)."""
+        ...
+
+
+class RequestLogStore(Protocol):
+    """Where logged requests are kept, by UTC day: a day's rows are removed all at once."""
+
+    async def prepare(self, days: Collection[date]) -> None:
+        """Makes room for the rows of these days (PostgreSQL: their partitions)."""
+        ...
+
+    async def add_all(self, rows: Sequence[LoggedRequest]) -> None:
+        """Stores the rows, each once: a row whose key is stored already is skipped, so a
+        retried write is safe. Their days were prepared."""
+        ...
+
+    async def drop_before(self, day: date) -> list[date]:
+        """Removes every row of the days before `day`; returns the days removed."""
+        ...
+
+
+class UsageReadModel(Protocol):
+    async def periods(
+        self, client_id: UUID | None, bounds: Sequence[datetime], top_routes: int
+    ) -> list[UsageFigures]:
+        """The figures of each period `[bounds[i], bounds[i + 1])`, of one client or (None)
+        of every client."""
+        ...
+
+    async def top_clients(self, since: datetime, till: datetime, limit: int) -> list[ClientUsage]:
+        """The clients with the most requests in `[since, till)`, most first (then by id)."""
+        ...
+
+
+class StatsReadModel(Protocol):
+    """Product statistics of one tenant's events, by `occurred_at` (`domain/stats.py`)."""
+
+    async def day(self, client_id: UUID, start: datetime, end: datetime, top: int) -> DayFigures:
+        """The figures of `[start, end)`, with the `top` actions and paths."""
+        ...
+
+    async def series(
+        self, client_id: UUID, bounds: Sequence[datetime], action: str | None
+    ) -> list[PeriodFigures]:
+        """The figures of each period `[bounds[i], bounds[i + 1])` (of `action`'s events
+        only, when given), one per period, empty ones included."""
         ...

@@ -27,6 +27,11 @@ async def shut_down(container: Container) -> None:
     """Closes every resource the container opened, in the loop that opened them, and forgets
     what was built on them, so a later use opens them afresh. The in-memory store is kept: it
     is the installation's data, as a database outlives its connections."""
+    # The request log first: its last write needs the database, and the ordered shutdown
+    # below sees only direct dependencies, not the engine behind the log's store.
+    closing_log = container.request_log.shutdown()
+    if inspect.isawaitable(closing_log):
+        await closing_log
     closing = container.shutdown_resources()
     if closing is not None:
         await closing

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from aiokafka import AIOKafkaConsumer
 from dependency_injector import containers, providers
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.group_commit import GroupCommitEventWriter
@@ -20,8 +21,10 @@ from tracking.adapters.kafka.publisher import KafkaCheck, KafkaEventWriter
 from tracking.adapters.kafka.stats import ConsumerCheck, ConsumerStats
 from tracking.adapters.memory.metrics import InMemoryMetricsReadModel, InMemoryMetricsStore
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
+from tracking.adapters.memory.stats_reads import InMemoryStatsReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.adapters.memory.usage import InMemoryRequestLogStore, InMemoryUsageReadModel
 from tracking.adapters.outages import exposition as outage_exposition
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.clients import PostgresClientReadModel
@@ -30,7 +33,12 @@ from tracking.adapters.postgres.events import PostgresEventReadModel
 from tracking.adapters.postgres.metrics import PostgresMetricsStore
 from tracking.adapters.postgres.metrics_reads import PostgresMetricsReadModel
 from tracking.adapters.postgres.principal_cache import PrincipalCache
+from tracking.adapters.postgres.request_log import PostgresRequestLogStore
+from tracking.adapters.postgres.stats_reads import PostgresStatsReadModel
 from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
+from tracking.adapters.postgres.usage_reads import PostgresUsageReadModel
+from tracking.adapters.prometheus import REGISTRY as ADAPTER_METRICS
+from tracking.adapters.request_log import INTERVAL_SECONDS, running_request_log
 from tracking.adapters.system import SystemClock, UuidV7Generator
 from tracking.application.commands.register_client import ClientDefaults
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
@@ -38,6 +46,7 @@ from tracking.application.handlers import Handlers
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import DependencyCheck, UnitOfWorkFactory
 from tracking.application.queries.readiness import ReadinessHandler
+from tracking.application.stats_cache import StatsCache
 from tracking.bootstrap import shared_state
 from tracking.bootstrap.handlers import Limits, build_handlers
 from tracking.bootstrap.storage import opened_engine, reachable_database, ready_database
@@ -82,6 +91,25 @@ def _client_defaults(settings: Settings) -> ClientDefaults:
         rate_limit_per_minute=settings.rate_limit_per_minute,
         events_per_minute=settings.events_per_minute,
     )
+
+
+SETTLED_ANSWER_SECONDS = 24 * 3600.0
+"""How long a settled stats answer is kept: a late event drops it sooner."""
+
+
+def _settled_answer_seconds(redis: Redis | None, settings: Settings) -> float:
+    """A cache in this process alone, beside a database other processes write to (workers,
+    the consumer, other replicas), would never hear of their late events: settled answers
+    are then kept no longer than open ones."""
+    if redis is None and settings.storage_kind != "memory":
+        return float(settings.analytics_open_ttl_seconds)
+    return SETTLED_ANSWER_SECONDS
+
+
+def _answer_guard_seconds(settings: Settings) -> float:
+    """How long a late event's mark outlives it: longer than any stats query may run."""
+    timeout = settings.db_statement_timeout_ms / 1000
+    return 3600.0 if not timeout else max(60.0, 2 * timeout)
 
 
 def _memory_uow(store: InMemoryStore) -> UnitOfWorkFactory:
@@ -156,6 +184,35 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryMetricsReadModel, store=store),
         postgres=providers.Singleton(PostgresMetricsReadModel, engine=engine),
     )
+    stats_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryStatsReadModel, store=store),
+        postgres=providers.Singleton(PostgresStatsReadModel, engine=engine),
+    )
+    request_log_store = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryRequestLogStore, store=store),
+        postgres=providers.Singleton(PostgresRequestLogStore, engine=engine),
+    )
+    usage_reads = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryUsageReadModel, store=store),
+        postgres=providers.Singleton(PostgresUsageReadModel, engine=engine),
+    )
+    request_log_interval = providers.Object(INTERVAL_SECONDS)
+    """Seconds between two writes of the request log (tests make it short)."""
+    request_log = providers.Resource(
+        running_request_log,
+        store=request_log_store,
+        clock=clock,
+        ids=ids,
+        enabled=settings.provided.request_log,
+        max_rows=settings.provided.request_log_buffer,
+        retention_days=settings.provided.request_log_days,
+        interval=request_log_interval,
+    )
+    """This process's request log, its writer running (None when it is off): opened by the
+    API's lifespan, which records every authenticated request into it."""
     storage_checks = providers.Selector(
         storage,
         memory=providers.List(providers.Singleton(InMemoryStoreCheck, store=store)),
@@ -209,6 +266,13 @@ class Container(containers.DeclarativeContainer):
     rate_limiter = providers.Singleton(shared_state.rate_limiter, redis, settings)
     cache = providers.Singleton(shared_state.cache, redis, settings)
     """The answers cache, for the queries that will keep answers (analytics)."""
+    stats_cache = providers.Singleton(
+        StatsCache,
+        cache,
+        open_ttl=settings.provided.analytics_open_ttl_seconds,
+        settled_ttl=providers.Callable(_settled_answer_seconds, redis, settings),
+        guard_seconds=providers.Callable(_answer_guard_seconds, settings),
+    )
     client_changes = providers.Resource(
         shared_state.client_changes,
         redis,
@@ -236,12 +300,17 @@ class Container(containers.DeclarativeContainer):
         changes=client_changes,
         limiter=rate_limiter,
         limits=providers.Callable(_limits, settings),
+        usage=usage_reads,
+        stats=stats_reads,
+        stats_cache=stats_cache,
         client_defaults=providers.Callable(_client_defaults, settings),
     )
 
     # The Kafka consumer (`tracking consume`), with its own readiness.
     outages = providers.Object(outage_exposition)
     """Prometheus text of this process's dependency outages (every process serves it)."""
+    metrics_registry = providers.Object(ADAPTER_METRICS)
+    """This process's metrics of the adapters, which the API serves with its own."""
     consumer_stats = providers.Singleton(ConsumerStats)
     consumer_readiness = providers.Singleton(
         ReadinessHandler,

@@ -27,16 +27,23 @@ from tracking.application.ports import (
     MetricsReadModel,
     MetricsStore,
     RateLimiter,
+    StatsReadModel,
     TokenCodec,
     UnitOfWorkFactory,
+    UsageReadModel,
 )
 from tracking.application.queries.authenticate import AuthenticateHandler
+from tracking.application.queries.daily_stats import DailyStatsHandler
+from tracking.application.queries.daily_usage import DailyUsageHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
 from tracking.application.queries.list_events import ListEventsHandler
 from tracking.application.queries.list_metric_windows import ListMetricWindowsHandler
 from tracking.application.queries.list_metrics import ListMetricsHandler
 from tracking.application.queries.readiness import ReadinessHandler
+from tracking.application.queries.stats_series import StatsSeriesHandler
+from tracking.application.queries.top_clients import TopClientsHandler
+from tracking.application.stats_cache import StatsCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,9 @@ def build_handlers(
     changes: ClientChanges,
     limiter: RateLimiter,
     limits: Limits,
+    usage: UsageReadModel,
+    stats: StatsReadModel,
+    stats_cache: StatsCache,
     client_defaults: ClientDefaults | None = None,
 ) -> Handlers:
     """`writer` takes what clients send (the database, or Kafka in front of it);
@@ -75,9 +85,11 @@ def build_handlers(
     defaults = client_defaults or ClientDefaults()
     return Handlers(
         admit_request=AdmitRequestHandler(limiter, enabled=limits.enabled),
-        record_events=RecordEventsHandler(writer, clock, ids, event_max_age),
-        import_events=RecordEventsHandler(store_writer, clock, ids, None),
-        store_queued_events=StoreQueuedEventsHandler(store_writer, clients, clock, event_max_age),
+        record_events=RecordEventsHandler(writer, clock, ids, event_max_age, stats_cache),
+        import_events=RecordEventsHandler(store_writer, clock, ids, None, stats_cache),
+        store_queued_events=StoreQueuedEventsHandler(
+            store_writer, clients, clock, event_max_age, stats_cache
+        ),
         register_client=RegisterClientHandler(uow, clock, ids, defaults),
         rotate_api_key=RotateApiKeyHandler(uow, changes),
         deactivate_client=DeactivateClientHandler(uow, changes),
@@ -93,5 +105,9 @@ def build_handlers(
         list_clients=ListClientsHandler(clients),
         list_metrics=ListMetricsHandler(metrics_reads, policy.size),
         list_metric_windows=ListMetricWindowsHandler(metrics_reads, policy, clock),
+        daily_usage=DailyUsageHandler(usage, clock),
+        top_clients=TopClientsHandler(usage, clock),
+        daily_stats=DailyStatsHandler(stats, stats_cache, clock),
+        stats_series=StatsSeriesHandler(stats, stats_cache, clock),
         readiness=ReadinessHandler(checks),
     )

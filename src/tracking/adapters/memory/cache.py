@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from tracking.adapters.cache_lookups import counted
 from tracking.application.ports import Cache
 
 
@@ -33,6 +34,9 @@ class InMemoryCache(Cache):
         small as the entries themselves."""
 
     async def get(self, key: str) -> bytes | None:
+        return counted(self._get(key))
+
+    def _get(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -67,6 +71,10 @@ class InMemoryCache(Cache):
     async def invalidate_tag(self, tag: str) -> None:
         for key in list(self._tags.get(tag, ())):
             self._remove(key)
+
+    async def invalidate_tags(self, tags: Collection[str]) -> None:
+        for tag in tags:
+            await self.invalidate_tag(tag)
 
     def _remove(self, key: str) -> None:
         entry = self._entries.pop(key, None)

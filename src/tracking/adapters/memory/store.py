@@ -2,9 +2,10 @@
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
+from tracking.application.usage import LoggedRequest
 from tracking.application.views import UserMetricView, WindowView
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
@@ -28,6 +29,10 @@ class InMemoryStore:
     windows: dict[tuple[int, datetime], WindowView] = field(default_factory=dict)
     stale: set[StaleMark] = field(default_factory=set)
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The request log: rows by UTC day of `requested_at`, then by their key.
+    request_log: dict[date, dict[tuple[UUID, datetime, UUID], LoggedRequest]] = field(
+        default_factory=dict
+    )
 
     def events_of(self, client_id: UUID) -> dict[UUID, Event]:
         return self.events.get(client_id, {})

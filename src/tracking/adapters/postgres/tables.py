@@ -53,9 +53,10 @@ events = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("metadata", JSONB, nullable=False),
-    # Listing one user's events by time, and one client's events by time (keyset order).
+    # Listing one user's events by time, and one client's events by time (keyset order);
+    # the second carries what the stats count, so they read it alone (migration 0006).
     Index(None, "client_id", "user_id", "occurred_at", "id"),
-    Index(None, "client_id", "occurred_at", "id"),
+    Index(None, "client_id", "occurred_at", "id", postgresql_include=["user_id", "action"]),
     # Scanning a time range across clients (metrics windows): BRIN, because events arrive
     # roughly in time order, and it costs inserts next to nothing.
     Index("ix_events_occurred_at_brin", "occurred_at", postgresql_using="brin"),
@@ -107,4 +108,25 @@ stale_windows = Table(
     Column("window_hours", SmallInteger, primary_key=True),
     Column("window_start", DateTime(timezone=True), primary_key=True),
     Index("ix_stale_windows_window", "window_hours", "window_start"),
+)
+
+# The request log: every authenticated /api request, partitioned by UTC day of its arrival,
+# so a day past retention goes with one DROP TABLE of its partition (the application makes
+# partitions ahead and drops old ones: `adapters/postgres/request_log.py`). The key holds the
+# partitioning column, as PostgreSQL requires, after client_id, as every tenant table's does.
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("requested_at", DateTime(timezone=True), primary_key=True),
+    Column("id", Uuid, primary_key=True),
+    Column("method", Text, nullable=False),
+    Column("route", Text, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("request_id", Text, nullable=False),
+    # Across clients by time (top clients, the admin's all-clients days): BRIN, since rows
+    # arrive in time order, and it costs the writes next to nothing.
+    Index("ix_request_log_requested_at_brin", "requested_at", postgresql_using="brin"),
+    postgresql_partition_by="RANGE (requested_at)",
 )

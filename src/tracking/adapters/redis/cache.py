@@ -17,6 +17,7 @@ from typing import TypeVar, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from tracking.adapters.cache_lookups import counted
 from tracking.adapters.outages import REDIS
 from tracking.application.ports import Cache
 
@@ -68,8 +69,9 @@ class RedisCache(Cache):
 
     async def get(self, key: str) -> bytes | None:
         value = await self._attempt(self._redis.get(self._entry(key)))
-        # Never a str: the constructor refused a client that decodes.
-        return cast("bytes | None", value)
+        # Never a str: the constructor refused a client that decodes. While Redis is down, a
+        # miss, counted as one: the caller computes the answer afresh.
+        return counted(cast("bytes | None", value))
 
     async def set(
         self, key: str, value: bytes, ttl_seconds: float, tags: Collection[str] = ()
@@ -90,6 +92,10 @@ class RedisCache(Cache):
     async def invalidate_tag(self, tag: str) -> None:
         await self._attempt(self._drop_tag(keys=[self._tag(tag)]))
 
+    async def invalidate_tags(self, tags: Collection[str]) -> None:
+        if tags:
+            await self._attempt(self._drop_tags(tags))
+
     def _entry(self, key: str) -> str:
         return f"{self._namespace}entry:{key}"
 
@@ -105,6 +111,14 @@ class RedisCache(Cache):
             for tag in tags:
                 pipe.eval(_TAG, 1, self._tag(tag), name, ttl_ms, GRACE_MS)
             pipe.set(name, value, px=ttl_ms)
+            await pipe.execute()
+
+    async def _drop_tags(self, tags: Collection[str]) -> None:
+        # One round trip, one script run per tag (each touching its tag's keys), EVAL for
+        # the reason `_write` gives.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tag in tags:
+                pipe.eval(_DROP_TAG, 1, self._tag(tag))
             await pipe.execute()
 
     async def _unlink_matching(self, pattern: str) -> None:

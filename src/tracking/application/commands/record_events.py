@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from tracking.application.ports import Clock, EventWriter, IdGenerator, Queued, Stored
+from tracking.application.stats_cache import StatsCache
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import NO_METADATA, Event, check_metadata_depth
 
@@ -66,15 +67,22 @@ class RecordEventsHandler:
     durable in the queue, and stored exactly once by its consumer.
 
     Live ingest takes events at most `max_age` old; the import of history (`max_age` None)
-    takes any time from the Unix epoch on."""
+    takes any time from the Unix epoch on. After the commit, the cached stats that late events
+    change are dropped."""
 
     def __init__(
-        self, writer: EventWriter, clock: Clock, ids: IdGenerator, max_age: timedelta | None
+        self,
+        writer: EventWriter,
+        clock: Clock,
+        ids: IdGenerator,
+        max_age: timedelta | None,
+        stats: StatsCache,
     ) -> None:
         self._writer = writer
         self._clock = clock
         self._ids = ids
         self._max_age = max_age
+        self._stats = stats
 
     async def __call__(self, command: RecordEvents) -> RecordedEvents:
         received_at = self._clock.now()
@@ -98,7 +106,9 @@ class RecordEventsHandler:
                 batch.reject(index, item.id, error)
             else:
                 batch.accept(index, event)
-        return RecordedEvents(results=await batch.written(self._writer))
+        results = await batch.written(self._writer)
+        await self._stats.forget_late(batch.stored(), self._clock.now())
+        return RecordedEvents(results=results)
 
 
 @dataclass
@@ -139,6 +149,14 @@ class CheckedBatch:
                     if (event.client_id, event.id) in stored_before:
                         self._settle(position, "duplicate")
         return self.results
+
+    def stored(self) -> list[Event]:
+        """The events this write stored (once written): not duplicates, nor queued ones."""
+        return [
+            event
+            for position, event in zip(self._positions, self.events, strict=True)
+            if self.results[position].status == "stored"
+        ]
 
     def _settle(self, position: int, status: RecordedStatus) -> None:
         result = self.results[position]

@@ -10,6 +10,7 @@ import msgspec
 from tracking.application.commands.record_events import CheckedBatch, RecordedEvents
 from tracking.application.errors import NotFound
 from tracking.application.ports import ClientReadModel, Clock, EventWriter
+from tracking.application.stats_cache import StatsCache
 from tracking.domain.errors import RuleViolation, TrackingError
 from tracking.domain.events import (
     METADATA_MAX_BYTES,
@@ -48,15 +49,22 @@ class StoreQueuedEventsHandler:
     `duplicate`, `rejected`) is at the event's index. Safe to repeat with the same events.
 
     An event's age is judged against its receipt time, not ours, so a backlog drained days
-    later is not refused."""
+    later is not refused. After the commit, the cached stats that late events change are
+    dropped, as for HTTP ingest."""
 
     def __init__(
-        self, writer: EventWriter, clients: ClientReadModel, clock: Clock, max_age: timedelta
+        self,
+        writer: EventWriter,
+        clients: ClientReadModel,
+        clock: Clock,
+        max_age: timedelta,
+        stats: StatsCache,
     ) -> None:
         self._writer = writer
         self._clients = clients
         self._clock = clock
         self._max_age = max_age
+        self._stats = stats
 
     async def __call__(self, command: StoreQueuedEvents) -> RecordedEvents:
         now = self._clock.now()
@@ -85,7 +93,9 @@ class StoreQueuedEventsHandler:
                 batch.reject(index, item.id, error)
             else:
                 batch.accept(index, event)
-        return RecordedEvents(results=await batch.written(self._writer))
+        results = await batch.written(self._writer)
+        await self._stats.forget_late(batch.stored(), self._clock.now())
+        return RecordedEvents(results=results)
 
 
 def _checked(metadata: str | None) -> str:

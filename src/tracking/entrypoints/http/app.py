@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.types import ControllerRouterHandler
 
 from tracking.application.handlers import Handlers
 from tracking.application.queries.readiness import ReadinessHandler
@@ -19,13 +20,18 @@ from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
 from tracking.entrypoints.http.limits import add_rate_limit_headers
 from tracking.entrypoints.http.metrics import MetricsController
+from tracking.entrypoints.http.observed import ObservedRequests
 from tracking.entrypoints.http.openapi import complete, openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
+from tracking.entrypoints.http.recording import RequestRecorder
 from tracking.entrypoints.http.request_id import add_request_id
 from tracking.entrypoints.http.request_logs import RequestLogContext
 from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, EventBatchSchema, EventIn
+from tracking.entrypoints.http.stats import StatsController
 from tracking.entrypoints.http.tokens import TokenController
+from tracking.entrypoints.http.usage import UsageController
 from tracking.entrypoints.probes import HealthController, metrics_route
+from tracking.entrypoints.prometheus import api_registry, exposition
 from tracking.entrypoints.schedule import run_metrics_schedule
 
 
@@ -36,11 +42,24 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
     # holding shared state (the handlers) is reached through the app's state instead.
     api = Router(
         path="/",
-        route_handlers=[EventController, ClientController, TokenController, MetricsController],
+        route_handlers=[
+            EventController,
+            ClientController,
+            TokenController,
+            MetricsController,
+            UsageController,
+            StatsController,
+        ],
         security=[{"BearerToken": []}, {"ApiKey": []}],
     )
+    settings = container.settings()
+    metrics = api_registry(container.metrics_registry())
+    probes: list[ControllerRouterHandler] = [HealthController]
+    recorder = RequestRecorder()
+    if not settings.prometheus_port:  # else served on that port only (server.py, workers.py)
+        probes.append(metrics_route(exposition(metrics)))
     app = Litestar(
-        route_handlers=[api, HealthController, metrics_route(container.outages())],
+        route_handlers=[api, *probes],
         dependencies={
             "handlers": Provide(_handlers, use_cache=True, sync_to_thread=False),
             "readiness": Provide(_readiness, use_cache=True, sync_to_thread=False),
@@ -48,14 +67,17 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestLogContext(), ApiAuthentication()],
         before_send=[add_request_id, add_rate_limit_headers],
-        state=State({"trusted_proxies": container.settings().trusted_networks}),
-        lifespan=[_opened(container, admin=admin)],
+        state=State({"trusted_proxies": settings.trusted_networks, "metrics": metrics}),
+        lifespan=[_opened(container, recorder, admin=admin)],
         openapi_config=openapi_config(),
         request_max_body_size=MAX_BATCH_BYTES,
         logging_config=None,
     )
     closed = (EventIn, EventBatchSchema, ClientIn, ClientUpdateIn)
     complete(app.openapi_schema, closed=[schema.__name__ for schema in closed])
+    # Around the router, not among its middleware: route middleware never sees a request
+    # that matched no route. (Litestar's own OpenTelemetry plugin wraps it so.)
+    app.asgi_handler = ObservedRequests(app.asgi_handler, record=recorder)
     return app
 
 
@@ -69,13 +91,17 @@ def _readiness(state: State) -> ReadinessHandler:
 
 
 def _opened(
-    container: Container, *, admin: bool
+    container: Container, recorder: RequestRecorder, *, admin: bool
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Opens the container's resources, the request log the `recorder` writes to among them,
+    and closes them."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         try:
             handlers = await resolved(container.handlers())
             app.state.handlers = handlers
+            recorder.log = await resolved(container.request_log())
             settings = container.settings()
             if admin:
                 await ensure_admin(handlers, settings)
@@ -94,6 +120,7 @@ def _opened(
                     with contextlib.suppress(asyncio.CancelledError):
                         await schedule
         finally:
+            recorder.log = None  # what is answered from now on is not kept: the log closes
             await shut_down(container)
 
     return lifespan
