@@ -5,6 +5,7 @@ stored exactly once."""
 import asyncio
 import json
 import signal
+import socket
 import uuid
 
 import httpx
@@ -179,3 +180,16 @@ async def test_a_batch_s_log_lines_carry_its_topic_partition_and_offsets(
     assert isinstance(partition, int)
     assert offset == 1  # the second message of its partition
     assert f"{partition}:0-1" in str(dead["offsets"]).split(",")
+
+
+def test_a_health_port_in_use_is_one_line_before_anything_starts(cli: Tracking) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = cli.run("consume", env={"TRACKING_CONSUMER_PORT": str(port)})
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    expected = f"cannot listen on 127.0.0.1:{port}: address already in use"
+    assert line == f"Error: TRACKING_CONSUMER_PORT: {expected}"
+    assert "PostgreSQL" not in result.stderr  # the embedded one was never started

@@ -116,7 +116,11 @@ class CannotListen(Exception):
 def listening_socket(settings: Settings) -> socket.socket:
     """The API's socket, bound (as uvicorn binds it) before anything else starts: the
     embedded PostgreSQL, the admin's banner. Listened on once the server starts."""
-    host, port = settings.http_host, settings.http_port
+    return bound_socket(settings.http_host, settings.http_port)
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port`, or `CannotListen` in one line."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -1,5 +1,7 @@
 """`tracking consume`: the Kafka consumer, as a command."""
 
+import contextlib
+
 import click
 
 from tracking.entrypoints.cli.common import DATABASES, FromEnvironment, load, storage_default
@@ -24,8 +26,18 @@ def consume(storage: str | None) -> None:
         )
     from tracking.entrypoints.cli.running import opened  # noqa: PLC0415
     from tracking.entrypoints.consumer.run import ConsumerService  # noqa: PLC0415
-    from tracking.entrypoints.server import tune_gc  # noqa: PLC0415
+    from tracking.entrypoints.server import CannotListen, bound_socket, tune_gc  # noqa: PLC0415
 
-    with opened(settings) as (loop, container):
+    # The health port bound first: in use, it is the one thing said, before anything starts.
+    health = None
+    if settings.consumer_port:
+        try:
+            health = bound_socket(settings.http_host, settings.consumer_port)
+        except CannotListen as error:
+            raise click.ClickException(f"TRACKING_CONSUMER_PORT: {error}") from None
+    with (
+        contextlib.closing(health) if health else contextlib.nullcontext(),
+        opened(settings) as (loop, container),
+    ):
         tune_gc()
-        loop.run(ConsumerService(container).run())
+        loop.run(ConsumerService(container, health_socket=health).run())

@@ -4,6 +4,7 @@ SIGINT or SIGTERM; then closes the container's resources."""
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Callable
 
 from tracking.bootstrap import Container, resolved, shut_down
@@ -13,8 +14,10 @@ log = logging.getLogger(__name__)
 
 
 class ConsumerService:
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, *, health_socket: socket.socket | None = None) -> None:
+        """`health_socket`: the health port, bound already (else bound when serving)."""
         self._container = container
+        self._health_socket = health_socket
         self._stop_requested = False
         self._stop_consumer: Callable[[], None] = lambda: None
         self.stats = container.consumer_stats()
@@ -46,7 +49,8 @@ class ConsumerService:
                 server = health_server(
                     app, settings.http_host, settings.consumer_port, access_log=settings.access_log
                 )
-                serving = asyncio.create_task(server.serve())
+                sockets = None if self._health_socket is None else [self._health_socket]
+                serving = asyncio.create_task(server.serve(sockets=sockets))
             log.info("consuming %s as group %s", settings.kafka_topic, settings.kafka_group)
             try:
                 await consumer.run()
