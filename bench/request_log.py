@@ -40,6 +40,7 @@ from run import (
     skewed_user,
 )
 
+from tracking.adapters.memory.cache import InMemoryCache
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.usage import InMemoryRequestLogStore
 from tracking.adapters.postgres import migrations
@@ -48,6 +49,7 @@ from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.adapters.postgres.request_log import PostgresRequestLogStore, partition_of
 from tracking.adapters.request_log import BufferedRequestLog
 from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.principal import CredentialKind, Principal
 from tracking.domain.clients import Role
 from tracking.entrypoints.http.recording import RequestRecorder
@@ -146,6 +148,13 @@ def recording_cost() -> list[str]:
         InMemoryRequestLogStore(InMemoryStore()),
         SystemClock(),
         UuidV7Generator(),
+        AnswerCache(
+            InMemoryCache(max_entries=10),
+            namespace="usage",
+            open_ttl=15,
+            settled_ttl=60,
+            guard_seconds=60,
+        ),
         max_rows=10 * count,
         retention_days=30,
     )

@@ -45,10 +45,10 @@ from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.adapters.postgres.events import INSERT_EVENTS, batch_document
 from tracking.adapters.postgres.stats_reads import DAY
 from tracking.adapters.system import UuidV7Generator
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.commands.record_events import CheckedBatch
 from tracking.application.principal import Principal
 from tracking.application.queries.daily_stats import DailyStats
-from tracking.application.stats_cache import StatsCache
 from tracking.bootstrap import Container, resolved, shut_down
 from tracking.domain.events import Event
 from tracking.settings import Settings
@@ -201,8 +201,12 @@ def invalidation_check() -> str:
     and `forget_late`'s check, which makes no
     cache call for an event of the current hour (run to completion without a loop: it never
     suspends then), beside a coroutine that does nothing."""
-    answers = StatsCache(
-        InMemoryCache(max_entries=10), open_ttl=15, settled_ttl=60, guard_seconds=60
+    answers = AnswerCache(
+        InMemoryCache(max_entries=10),
+        namespace="stats",
+        open_ttl=15,
+        settled_ttl=60,
+        guard_seconds=60,
     )
     now = datetime.now(UTC)
     batch = CheckedBatch()

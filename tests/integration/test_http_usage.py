@@ -1,5 +1,6 @@
 """GET /api/usage/daily and /api/usage/top-clients: every authenticated /api request is
-logged (by route template, off the request path) and a tenant reads only its own."""
+logged (by route template, off the request path), a tenant reads only its own, and answers
+carry an ETag (304 when unchanged) and a Cache-Control."""
 
 import asyncio
 import uuid
@@ -21,6 +22,13 @@ from tracking.settings import Settings
 
 T = TypeVar("T")
 Json = dict[str, Any]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Open answers not kept: a request shows in the next answer once written. (Kept, they
+    show within the open lifetime: `tests/unit/test_usage_answers.py`.)"""
+    return msgspec.structs.replace(settings, analytics_open_ttl_seconds=0)
 
 
 @pytest.fixture
@@ -283,3 +291,54 @@ async def test_the_logs_buffer_and_drops_are_in_the_metrics(http: Http) -> None:
 
     samples = {line.split(" ")[0] for line in answer.text.splitlines() if line[:1] != "#"}
     assert {"tracking_request_log_dropped_total", "tracking_request_log_buffered"} <= samples
+
+
+@pytest.mark.parametrize(
+    ("route", "params"),
+    [
+        ("/api/usage/daily", {"from": "2025-06-01", "till": "2025-06-08"}),
+        ("/api/usage/top-clients", {"from": "2025-06-01T00:00:00Z"}),
+    ],
+)
+async def test_a_settled_answer_revalidates_with_its_etag(
+    http: Http, admin_headers: dict[str, str], route: str, params: dict[str, str]
+) -> None:
+    first = await http.get(route, headers=admin_headers, params=params)
+    etag = first.headers["etag"]
+    same = await http.get(
+        route, headers={**admin_headers, "If-None-Match": f'W/"other", {etag}'}, params=params
+    )
+    other = await http.get(
+        route, headers={**admin_headers, "If-None-Match": '"other"'}, params=params
+    )
+
+    assert first.status_code == 200, first.text
+    assert first.headers["cache-control"] == "private, no-cache"
+    assert first.headers["vary"] == "Authorization, X-API-Key"
+    assert (same.status_code, same.content, same.headers["etag"]) == (304, b"", etag)
+    assert (other.status_code, other.json()) == (200, first.json())
+
+
+async def test_a_range_with_today_in_it_is_open(http: Http, tenant_a: Tenant) -> None:
+    answer = await http.get("/api/usage/daily", headers=tenant_a.headers)
+
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "private, max-age=0"
+    assert answer.headers["etag"].startswith('"')
+
+
+async def test_a_clients_etag_is_of_its_own_answer(
+    http: Http, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    """Same question, two tenants: each its own answer (its own client_id in it), so the
+    one's ETag does not revalidate the other's."""
+    params = {"from": "2025-06-01", "till": "2025-06-02"}
+    a = await http.get("/api/usage/daily", headers=tenant_a.headers, params=params)
+    b = await http.get(
+        "/api/usage/daily",
+        headers={**tenant_b.headers, "If-None-Match": a.headers["etag"]},
+        params=params,
+    )
+
+    assert (a.json()["client_id"], b.status_code) == (tenant_a.id, 200)
+    assert b.json()["client_id"] == tenant_b.id

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.outage import Database
+from tests.unit.support import stats_cache
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.database import create_engine
 from tracking.adapters.postgres.request_log import PostgresRequestLogStore
@@ -45,6 +46,7 @@ async def test_requests_wait_out_an_outage_and_are_written_once_after(
         PostgresRequestLogStore(engine),
         SystemClock(),
         UuidV7Generator(),
+        stats_cache(namespace="usage"),
         max_rows=1000,
         retention_days=30,
     )

@@ -12,6 +12,7 @@ from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.commands.record_events import NewEvent, RecordEvents, RecordEventsHandler
 from tracking.application.commands.register_client import (
     ClientDefaults,
@@ -29,7 +30,6 @@ from tracking.application.ports import (
 )
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.authenticate import Authenticate, AuthenticateHandler
-from tracking.application.stats_cache import StatsCache
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
 from tracking.domain.windows import WindowSize
@@ -130,10 +130,15 @@ def group_commit(store: InMemoryStore, clock: Clock) -> GroupCommitEventWriter:
     return GroupCommitEventWriter(uow_factory(store), clock=clock, window_size=WindowSize(4))
 
 
-def stats_cache(cache: InMemoryCache | None = None) -> StatsCache:
-    """The stats' answers over an in-memory cache (a fresh one by default)."""
-    return StatsCache(
-        cache or InMemoryCache(max_entries=1000), open_ttl=15, settled_ttl=3600, guard_seconds=60
+def stats_cache(cache: InMemoryCache | None = None, namespace: str = "stats") -> AnswerCache:
+    """The stats' (or another kind's) answers over an in-memory cache (a fresh one by
+    default)."""
+    return AnswerCache(
+        cache or InMemoryCache(max_entries=1000),
+        namespace=namespace,
+        open_ttl=15,
+        settled_ttl=3600,
+        guard_seconds=60,
     )
 
 

@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from tests.fakes import FixedClock
+from tests.unit.support import stats_cache
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.usage import InMemoryRequestLogStore
 from tracking.adapters.prometheus import REGISTRY
@@ -85,6 +86,7 @@ def buffer(
         store,
         clock,
         UuidV7Generator(),
+        stats_cache(namespace="usage"),
         max_rows=max_rows,
         retention_days=30,
         batch_rows=batch_rows,
@@ -264,6 +266,7 @@ async def test_the_writer_writes_within_its_interval_and_closing_writes_the_rest
         store,
         clock,
         UuidV7Generator(),
+        stats_cache(namespace="usage"),
         enabled=True,
         max_rows=100,
         retention_days=30,
@@ -306,6 +309,7 @@ async def test_off_there_is_no_log() -> None:
         FlakyStore(),
         FixedClock(),
         UuidV7Generator(),
+        stats_cache(namespace="usage"),
         enabled=False,
         max_rows=1,
         retention_days=1,
@@ -322,6 +326,7 @@ async def test_a_full_batch_wakes_the_writer_before_its_interval(
         store,
         clock,
         UuidV7Generator(),
+        stats_cache(namespace="usage"),
         max_rows=100,
         retention_days=30,
         batch_rows=10,

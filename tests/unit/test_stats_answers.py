@@ -16,6 +16,7 @@ from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.stats_reads import InMemoryStatsReadModel
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.system import UuidV7Generator
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.commands.record_events import (
     NewEvent,
     RecordEvents,
@@ -29,7 +30,6 @@ from tracking.application.commands.store_queued_events import (
 from tracking.application.principal import Principal
 from tracking.application.queries.daily_stats import DailyStats, DailyStatsHandler
 from tracking.application.queries.stats_series import StatsSeries, StatsSeriesHandler
-from tracking.application.stats_cache import StatsCache
 from tracking.domain.events import Event
 from tracking.domain.periods import Interval
 
@@ -67,7 +67,9 @@ class Installation:
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         self.store, self.clock, self.time = store, clock, ManualTime()
         self.cache = CountingCache(self.time)
-        answers = StatsCache(self.cache, open_ttl=15, settled_ttl=3600, guard_seconds=60)
+        answers = AnswerCache(
+            self.cache, namespace="stats", open_ttl=15, settled_ttl=3600, guard_seconds=60
+        )
         stats = InMemoryStatsReadModel(store)
         writer = group_commit(store, clock)
         self.record = RecordEventsHandler(
@@ -227,7 +229,7 @@ async def test_an_answer_computed_across_a_late_commit_is_not_kept(
     """The reader's snapshot missed the event, and the writer's invalidation ran before the
     reader kept its answer: the writer's mark, changed meanwhile, makes the reader drop it."""
     client = uuid4()
-    key = f"stats:{{{client}}}:daily:UTC:{YESTERDAY}"
+    question = ("daily", "UTC", YESTERDAY)
     span = (T0 - timedelta(days=1, hours=12), T0 - timedelta(hours=12))
 
     async def racing() -> bytes:
@@ -237,9 +239,10 @@ async def test_an_answer_computed_across_a_late_commit_is_not_kept(
     async def afterwards() -> bytes:
         return b'{"later": true}'
 
-    raced = await install.answers.answer(key, client, span, racing, settled=True, now=T0)
-    again = await install.answers.answer(key, client, span, afterwards, settled=True, now=T0)
-    kept = await install.answers.answer(key, client, span, racing, settled=True, now=T0)
+    answer = install.answers.answer
+    raced = await answer(client, question, span, racing, settled=True, now=T0)
+    again = await answer(client, question, span, afterwards, settled=True, now=T0)
+    kept = await answer(client, question, span, racing, settled=True, now=T0)
 
     assert (raced.body, again.body, kept.body) == (b"{}", b'{"later": true}', b'{"later": true}')
 

@@ -1,18 +1,29 @@
 """DailyUsage and TopClients over the in-memory log: whose requests, which days, which range,
 and the errors of a question that makes no sense."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import msgspec
 import pytest
 
 from tests.fakes import FixedClock
+from tests.unit.support import stats_cache
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.usage import InMemoryRequestLogStore, InMemoryUsageReadModel
 from tracking.application.errors import Forbidden
 from tracking.application.principal import CredentialKind, Principal
-from tracking.application.queries.daily_usage import DailyUsage, DailyUsageHandler
-from tracking.application.queries.top_clients import TopClients, TopClientsHandler
+from tracking.application.queries.daily_usage import (
+    DailyUsage,
+    DailyUsageAnswer,
+    DailyUsageHandler,
+)
+from tracking.application.queries.top_clients import (
+    TopClients,
+    TopClientsAnswer,
+    TopClientsHandler,
+)
 from tracking.application.usage import LoggedRequest
 from tracking.domain.clients import Role
 from tracking.domain.errors import InvalidInput
@@ -60,8 +71,27 @@ async def store() -> InMemoryStore:
     return store
 
 
-def daily(store: InMemoryStore) -> DailyUsageHandler:
-    return DailyUsageHandler(InMemoryUsageReadModel(store), FixedClock(NOW))
+def daily(store: InMemoryStore) -> Callable[[DailyUsage], Awaitable[DailyUsageAnswer]]:
+    """The use case, its answer decoded from the JSON it is sent as."""
+    handler = DailyUsageHandler(
+        InMemoryUsageReadModel(store), stats_cache(namespace="usage"), FixedClock(NOW)
+    )
+
+    async def ask(query: DailyUsage) -> DailyUsageAnswer:
+        return msgspec.json.decode((await handler(query)).body, type=DailyUsageAnswer)
+
+    return ask
+
+
+def top(store: InMemoryStore) -> Callable[[TopClients], Awaitable[TopClientsAnswer]]:
+    handler = TopClientsHandler(
+        InMemoryUsageReadModel(store), stats_cache(namespace="usage"), FixedClock(NOW)
+    )
+
+    async def ask(query: TopClients) -> TopClientsAnswer:
+        return msgspec.json.decode((await handler(query)).body, type=TopClientsAnswer)
+
+    return ask
 
 
 async def test_by_default_the_last_seven_days_today_included(store: InMemoryStore) -> None:
@@ -130,7 +160,7 @@ async def test_366_days_is_the_longest_range(store: InMemoryStore) -> None:
 
 
 async def test_top_clients_are_for_admins_over_the_last_24_hours(store: InMemoryStore) -> None:
-    handler = TopClientsHandler(InMemoryUsageReadModel(store), FixedClock(NOW))
+    handler = top(store)
 
     answer = await handler(TopClients(actor=ADMIN))
     one = await handler(TopClients(actor=ADMIN, limit=1))
@@ -144,7 +174,7 @@ async def test_top_clients_are_for_admins_over_the_last_24_hours(store: InMemory
 
 
 async def test_top_clients_from_alone_is_the_24_hours_from_it(store: InMemoryStore) -> None:
-    handler = TopClientsHandler(InMemoryUsageReadModel(store), FixedClock(NOW))
+    handler = top(store)
     since = NOW - timedelta(days=2)
 
     answer = await handler(TopClients(actor=ADMIN, since=since))

@@ -7,7 +7,11 @@ first (then the buffer's last second or so is lost). While the database cannot b
 the buffer keeps the newest `max_rows` requests and drops the oldest, counting each drop
 (`tracking_request_log_dropped_total`); stopping writes what is left, for a few seconds at
 most. A batch written twice (a retry after a lost answer) is stored once: its ids are made
-when it is taken from the buffer, and kept across retries."""
+when it is taken from the buffer, and kept across retries.
+
+Written rows keep the usage answers exact: a row of an hour already over (a batch held up
+at the turn of the hour, or through an outage) drops the cached answers of its day, its
+client's and every client's; days dropped past retention drop them all."""
 
 import asyncio
 import contextlib
@@ -20,6 +24,7 @@ from uuid import UUID
 from prometheus_client import Counter, Gauge
 
 from tracking.adapters.prometheus import REGISTRY
+from tracking.application.answer_cache import AnswerCache, Tenant
 from tracking.application.errors import Unavailable
 from tracking.application.ports import Clock, IdGenerator, RequestLog, RequestLogStore
 from tracking.application.usage import LoggedRequest
@@ -65,6 +70,7 @@ class BufferedRequestLog(RequestLog):
         store: RequestLogStore,
         clock: Clock,
         ids: IdGenerator,
+        answers: AnswerCache,
         *,
         max_rows: int,
         retention_days: int,
@@ -72,6 +78,7 @@ class BufferedRequestLog(RequestLog):
         interval: float = INTERVAL_SECONDS,
     ) -> None:
         self._store = store
+        self._answers = answers
         self._clock = clock
         self._ids = ids
         self._max_rows = max_rows
@@ -130,8 +137,9 @@ class BufferedRequestLog(RequestLog):
                     self._taken = self._take()
                 await self._prepare({utc_day(row.requested_at) for row in self._taken})
                 await self._store.add_all(self._taken)
-                WRITTEN.inc(len(self._taken))
-                self._taken = []
+                rows, self._taken = self._taken, []
+                WRITTEN.inc(len(rows))
+                await self._forget_late(rows)
         except Unavailable:
             self._bound()  # said once by the database's outage; retried next time
             return False
@@ -149,6 +157,12 @@ class BufferedRequestLog(RequestLog):
             return True
         finally:
             BUFFERED.set(self.buffered)
+
+    async def _forget_late(self, rows: list[LoggedRequest]) -> None:
+        """Each row counts in its client's answers and in every client's (None)."""
+        written: list[tuple[Tenant, datetime]] = [(r.client_id, r.requested_at) for r in rows]
+        written += [(None, row.requested_at) for row in rows]
+        await self._answers.forget_late(written, self._clock.now())
 
     def _take(self) -> list[LoggedRequest]:
         """Up to a batch of rows. Their ids are the batch's (a time-ordered id, unique in
@@ -194,6 +208,7 @@ class BufferedRequestLog(RequestLog):
             return
         self._prepared = {day for day in self._prepared if day >= oldest_kept}
         if dropped:
+            await self._answers.forget_all()
             log.info(
                 "request log: dropped %d days past retention (%s to %s)",
                 len(dropped),
@@ -257,6 +272,7 @@ async def running_request_log(
     store: RequestLogStore,
     clock: Clock,
     ids: IdGenerator,
+    answers: AnswerCache,
     *,
     enabled: bool,
     max_rows: int,
@@ -269,7 +285,13 @@ async def running_request_log(
         yield None
         return
     request_log = BufferedRequestLog(
-        store, clock, ids, max_rows=max_rows, retention_days=retention_days, interval=interval
+        store,
+        clock,
+        ids,
+        answers,
+        max_rows=max_rows,
+        retention_days=retention_days,
+        interval=interval,
     )
     writer = asyncio.create_task(request_log.run(), name="request-log-writer")
     try:

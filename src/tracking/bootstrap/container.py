@@ -40,13 +40,13 @@ from tracking.adapters.postgres.usage_reads import PostgresUsageReadModel
 from tracking.adapters.prometheus import REGISTRY as ADAPTER_METRICS
 from tracking.adapters.request_log import INTERVAL_SECONDS, running_request_log
 from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.commands.register_client import ClientDefaults
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
 from tracking.application.handlers import Handlers
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import DependencyCheck, UnitOfWorkFactory
 from tracking.application.queries.readiness import ReadinessHandler
-from tracking.application.stats_cache import StatsCache
 from tracking.bootstrap import shared_state
 from tracking.bootstrap.handlers import Limits, build_handlers
 from tracking.bootstrap.storage import opened_engine, reachable_database, ready_database
@@ -199,20 +199,6 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryUsageReadModel, store=store),
         postgres=providers.Singleton(PostgresUsageReadModel, engine=engine),
     )
-    request_log_interval = providers.Object(INTERVAL_SECONDS)
-    """Seconds between two writes of the request log (tests make it short)."""
-    request_log = providers.Resource(
-        running_request_log,
-        store=request_log_store,
-        clock=clock,
-        ids=ids,
-        enabled=settings.provided.request_log,
-        max_rows=settings.provided.request_log_buffer,
-        retention_days=settings.provided.request_log_days,
-        interval=request_log_interval,
-    )
-    """This process's request log, its writer running (None when it is off): opened by the
-    API's lifespan, which records every authenticated request into it."""
     storage_checks = providers.Selector(
         storage,
         memory=providers.List(providers.Singleton(InMemoryStoreCheck, store=store)),
@@ -266,13 +252,39 @@ class Container(containers.DeclarativeContainer):
     rate_limiter = providers.Singleton(shared_state.rate_limiter, redis, settings)
     cache = providers.Singleton(shared_state.cache, redis, settings)
     """The answers cache, for the queries that will keep answers (analytics)."""
+    settled_ttl = providers.Callable(_settled_answer_seconds, redis, settings)
+    answer_guard = providers.Callable(_answer_guard_seconds, settings)
     stats_cache = providers.Singleton(
-        StatsCache,
+        AnswerCache,
         cache,
+        namespace="stats",
         open_ttl=settings.provided.analytics_open_ttl_seconds,
-        settled_ttl=providers.Callable(_settled_answer_seconds, redis, settings),
-        guard_seconds=providers.Callable(_answer_guard_seconds, settings),
+        settled_ttl=settled_ttl,
+        guard_seconds=answer_guard,
     )
+    usage_cache = providers.Singleton(
+        AnswerCache,
+        cache,
+        namespace="usage",
+        open_ttl=settings.provided.analytics_open_ttl_seconds,
+        settled_ttl=settled_ttl,
+        guard_seconds=answer_guard,
+    )
+    request_log_interval = providers.Object(INTERVAL_SECONDS)
+    """Seconds between two writes of the request log (tests make it short)."""
+    request_log = providers.Resource(
+        running_request_log,
+        store=request_log_store,
+        clock=clock,
+        ids=ids,
+        answers=usage_cache,
+        enabled=settings.provided.request_log,
+        max_rows=settings.provided.request_log_buffer,
+        retention_days=settings.provided.request_log_days,
+        interval=request_log_interval,
+    )
+    """This process's request log, its writer running (None when it is off): opened by the
+    API's lifespan, which records every authenticated request into it."""
     client_changes = providers.Resource(
         shared_state.client_changes,
         redis,
@@ -303,6 +315,7 @@ class Container(containers.DeclarativeContainer):
         usage=usage_reads,
         stats=stats_reads,
         stats_cache=stats_cache,
+        usage_cache=usage_cache,
         client_defaults=providers.Callable(_client_defaults, settings),
     )
 

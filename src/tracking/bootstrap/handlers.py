@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.commands.admit_request import AdmitRequestHandler
 from tracking.application.commands.calculate_metrics import CalculateMetricsHandler
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
@@ -43,7 +44,6 @@ from tracking.application.queries.list_metrics import ListMetricsHandler
 from tracking.application.queries.readiness import ReadinessHandler
 from tracking.application.queries.stats_series import StatsSeriesHandler
 from tracking.application.queries.top_clients import TopClientsHandler
-from tracking.application.stats_cache import StatsCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,8 @@ def build_handlers(
     limits: Limits,
     usage: UsageReadModel,
     stats: StatsReadModel,
-    stats_cache: StatsCache,
+    stats_cache: AnswerCache,
+    usage_cache: AnswerCache,
     client_defaults: ClientDefaults | None = None,
 ) -> Handlers:
     """`writer` takes what clients send (the database, or Kafka in front of it);
@@ -105,8 +106,8 @@ def build_handlers(
         list_clients=ListClientsHandler(clients),
         list_metrics=ListMetricsHandler(metrics_reads, policy.size),
         list_metric_windows=ListMetricWindowsHandler(metrics_reads, policy, clock),
-        daily_usage=DailyUsageHandler(usage, clock),
-        top_clients=TopClientsHandler(usage, clock),
+        daily_usage=DailyUsageHandler(usage, usage_cache, clock),
+        top_clients=TopClientsHandler(usage, usage_cache, clock),
         daily_stats=DailyStatsHandler(stats, stats_cache, clock),
         stats_series=StatsSeriesHandler(stats, stats_cache, clock),
         readiness=ReadinessHandler(checks),

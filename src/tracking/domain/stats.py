@@ -4,7 +4,9 @@ functions; PostgreSQL's statements are tested against them on random events."""
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from uuid import UUID
+from typing import TypeVar
+
+Owner = TypeVar("Owner")
 
 TOP = 10
 """A day's top actions and top paths: the 10 with the most events."""
@@ -49,9 +51,9 @@ def is_settled(end: datetime, now: datetime) -> bool:
     return end <= late_before(now - SETTLE_MARGIN)
 
 
-def late_days(occurred: Iterable[tuple[UUID, datetime]], now: datetime) -> set[tuple[UUID, date]]:
-    """The (client, UTC day) of each late event among those stored at `now`: the days whose
-    answers they may change. Events of the current hour touch no settled answer, so live
-    ingest gives none."""
+def late_days(occurred: Iterable[tuple[Owner, datetime]], now: datetime) -> set[tuple[Owner, date]]:
+    """The (owner, UTC day) of each late row (an event, a logged request) among those stored
+    at `now`, instants in UTC: the days whose answers they may change. Rows of the current
+    hour touch no settled answer, so live ingest gives none."""
     horizon = late_before(now)
-    return {(client_id, at.date()) for client_id, at in occurred if at < horizon}
+    return {(owner, at.date()) for owner, at in occurred if at < horizon}

@@ -8,8 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.ports import Clock, EventWriter, IdGenerator, Queued, Stored
-from tracking.application.stats_cache import StatsCache
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import NO_METADATA, Event, check_metadata_depth
 
@@ -76,7 +76,7 @@ class RecordEventsHandler:
         clock: Clock,
         ids: IdGenerator,
         max_age: timedelta | None,
-        stats: StatsCache,
+        stats: AnswerCache,
     ) -> None:
         self._writer = writer
         self._clock = clock
@@ -150,10 +150,11 @@ class CheckedBatch:
                         self._settle(position, "duplicate")
         return self.results
 
-    def stored(self) -> list[Event]:
-        """The events this write stored (once written): not duplicates, nor queued ones."""
+    def stored(self) -> list[tuple[UUID, datetime]]:
+        """Whose and when, of each event this write stored (once written): not duplicates,
+        nor queued ones."""
         return [
-            event
+            (event.client_id, event.occurred_at)
             for position, event in zip(self._positions, self.events, strict=True)
             if self.results[position].status == "stored"
         ]

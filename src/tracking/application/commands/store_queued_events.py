@@ -7,10 +7,10 @@ from uuid import UUID
 
 import msgspec
 
+from tracking.application.answer_cache import AnswerCache
 from tracking.application.commands.record_events import CheckedBatch, RecordedEvents
 from tracking.application.errors import NotFound
 from tracking.application.ports import ClientReadModel, Clock, EventWriter
-from tracking.application.stats_cache import StatsCache
 from tracking.domain.errors import RuleViolation, TrackingError
 from tracking.domain.events import (
     METADATA_MAX_BYTES,
@@ -58,7 +58,7 @@ class StoreQueuedEventsHandler:
         clients: ClientReadModel,
         clock: Clock,
         max_age: timedelta,
-        stats: StatsCache,
+        stats: AnswerCache,
     ) -> None:
         self._writer = writer
         self._clients = clients

@@ -5,11 +5,11 @@ from uuid import UUID
 
 import msgspec
 
+from tracking.application.answer_cache import AnswerCache, CachedAnswer
 from tracking.application.pagination import tenant_of
 from tracking.application.ports import Clock, StatsReadModel
 from tracking.application.principal import Principal
 from tracking.application.stats import DailyStatsView, day_asked, time_zone_of
-from tracking.application.stats_cache import StatsAnswer, StatsCache, answer_key
 from tracking.domain.days import first_instant, today_in
 from tracking.domain.periods import written
 from tracking.domain.stats import TOP, is_settled
@@ -34,12 +34,12 @@ class DailyStatsHandler:
     A settled day's answer is cached until a late event changes it; today's for
     `TRACKING_ANALYTICS_OPEN_TTL_SECONDS` at most."""
 
-    def __init__(self, stats: StatsReadModel, answers: StatsCache, clock: Clock) -> None:
+    def __init__(self, stats: StatsReadModel, answers: AnswerCache, clock: Clock) -> None:
         self._stats = stats
         self._answers = answers
         self._clock = clock
 
-    async def __call__(self, query: DailyStats) -> StatsAnswer:
+    async def __call__(self, query: DailyStats) -> CachedAnswer:
         client_id = tenant_of(query.actor, query.client_id, "stats")
         zone = time_zone_of(query.tz)
         now = self._clock.now()
@@ -63,7 +63,11 @@ class DailyStatsHandler:
                 )
             )
 
-        key = answer_key(client_id, "daily", query.tz, day)
         return await self._answers.answer(
-            key, client_id, (start, end), compute, settled=is_settled(end, now), now=now
+            client_id,
+            ("daily", query.tz, day),
+            (start, end),
+            compute,
+            settled=is_settled(end, now),
+            now=now,
         )

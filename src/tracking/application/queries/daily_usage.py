@@ -6,13 +6,17 @@ from uuid import UUID
 
 import msgspec
 
+from tracking.application.answer_cache import AnswerCache, CachedAnswer
 from tracking.application.errors import Forbidden
 from tracking.application.ports import Clock, UsageReadModel
 from tracking.application.principal import Principal
 from tracking.application.usage import DayUsage
 from tracking.domain.days import day_of, local_days, today_in, zone_named
 from tracking.domain.errors import InvalidInput, RuleViolation
+from tracking.domain.stats import is_settled
 from tracking.domain.usage import TOP_ROUTES
+
+_ENCODE = msgspec.json.Encoder().encode
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 7
@@ -41,41 +45,57 @@ class DailyUsageHandler:
     included. Every day of the range is listed, a day without requests too. A client reads
     its own requests; an admin those of `client_id`, or of every client without one. What
     is counted are authenticated `/api` requests, kept `TRACKING_REQUEST_LOG_DAYS` days and
-    written within about a second."""
+    written within about a second. Days that are over are cached until a late write changes
+    them; a range with today in it for `TRACKING_ANALYTICS_OPEN_TTL_SECONDS` at most."""
 
-    def __init__(self, usage: UsageReadModel, clock: Clock) -> None:
+    def __init__(self, usage: UsageReadModel, answers: AnswerCache, clock: Clock) -> None:
         self._usage = usage
+        self._answers = answers
         self._clock = clock
 
-    async def __call__(self, query: DailyUsage) -> DailyUsageAnswer:
+    async def __call__(self, query: DailyUsage) -> CachedAnswer:
         client_id = _whose(query.actor, query.client_id)
+        now = self._clock.now()
         try:
             zone = zone_named(query.tz)
-            first, till = self._range(query, today_in(self._clock.now(), zone))
+            first, till = self._range(query, today_in(now, zone))
         except RuleViolation as error:
             raise InvalidInput("invalid_query", error.detail, errors=error.errors) from None
         days = local_days(first, till, zone)
         bounds = [day.start for day in days] + [days[-1].end]
-        figures = await self._usage.periods(client_id, bounds, TOP_ROUTES)
-        return DailyUsageAnswer(
-            client_id=client_id,
-            tz=query.tz,
-            days=[
-                DayUsage(
-                    date=day.day,
-                    start=day.start,
-                    end=day.end,
-                    hours=day.hours,
-                    utc_offsets=day.utc_offsets,
-                    requests=f.requests,
-                    client_errors=f.client_errors,
-                    server_errors=f.server_errors,
-                    p50_ms=f.p50_ms,
-                    p95_ms=f.p95_ms,
-                    top_routes=f.top_routes,
+
+        async def compute() -> bytes:
+            figures = await self._usage.periods(client_id, bounds, TOP_ROUTES)
+            return _ENCODE(
+                DailyUsageAnswer(
+                    client_id=client_id,
+                    tz=query.tz,
+                    days=[
+                        DayUsage(
+                            date=day.day,
+                            start=day.start,
+                            end=day.end,
+                            hours=day.hours,
+                            utc_offsets=day.utc_offsets,
+                            requests=f.requests,
+                            client_errors=f.client_errors,
+                            server_errors=f.server_errors,
+                            p50_ms=f.p50_ms,
+                            p95_ms=f.p95_ms,
+                            top_routes=f.top_routes,
+                        )
+                        for day, f in zip(days, figures, strict=True)
+                    ],
                 )
-                for day, f in zip(days, figures, strict=True)
-            ],
+            )
+
+        return await self._answers.answer(
+            client_id,
+            ("daily", query.tz, first, till),
+            (bounds[0], bounds[-1]),
+            compute,
+            settled=is_settled(bounds[-1], now),
+            now=now,
         )
 
     @staticmethod

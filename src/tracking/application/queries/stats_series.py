@@ -4,6 +4,7 @@ from uuid import UUID
 
 import msgspec
 
+from tracking.application.answer_cache import AnswerCache, CachedAnswer
 from tracking.application.pagination import tenant_of
 from tracking.application.ports import Clock, StatsReadModel
 from tracking.application.principal import Principal
@@ -13,7 +14,6 @@ from tracking.application.stats import (
     moment_asked,
     time_zone_of,
 )
-from tracking.application.stats_cache import StatsAnswer, StatsCache, answer_key
 from tracking.domain.errors import FieldError, InvalidInput, RuleViolation
 from tracking.domain.events import action_of
 from tracking.domain.periods import Interval, period_end, period_starts, written
@@ -42,12 +42,12 @@ class StatsSeriesHandler:
     one skipped when they go forward is none. `action`: only that action's events. A client
     reads its own; an admin another's with `client_id`."""
 
-    def __init__(self, stats: StatsReadModel, answers: StatsCache, clock: Clock) -> None:
+    def __init__(self, stats: StatsReadModel, answers: AnswerCache, clock: Clock) -> None:
         self._stats = stats
         self._answers = answers
         self._clock = clock
 
-    async def __call__(self, query: StatsSeries) -> StatsAnswer:
+    async def __call__(self, query: StatsSeries) -> CachedAnswer:
         client_id = tenant_of(query.actor, query.client_id, "stats")
         zone = time_zone_of(query.tz)
         since = moment_asked(query.since, "from", zone)
@@ -80,8 +80,8 @@ class StatsSeriesHandler:
 
         question = (query.interval, query.tz, bounds[0].isoformat(), len(starts), action or "")
         return await self._answers.answer(
-            answer_key(client_id, "series", *question),
             client_id,
+            ("series", *question),
             (bounds[0], bounds[-1]),
             compute,
             settled=is_settled(bounds[-1], now),

@@ -1,9 +1,10 @@
-"""API usage routes: a tenant's requests per day, and the busiest clients (admin)."""
+"""API usage routes: a tenant's requests per day, and the busiest clients (admin), answered
+from the usage cache (`entrypoints/http/answers.py`)."""
 
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
@@ -20,6 +21,12 @@ from tracking.application.queries.top_clients import (
     TopClients,
     TopClientsAnswer,
     TopClientsHandler,
+)
+from tracking.entrypoints.http.answers import (
+    ANSWER_HEADERS,
+    NOT_MODIFIED,
+    IfNoneMatch,
+    answered,
 )
 from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.listing import From, Till, instant
@@ -61,7 +68,8 @@ class UsageController(Controller):
         "/daily",
         summary="API requests per day",
         description=DailyUsageHandler.__doc__,
-        responses=documented(400, 403),
+        response_headers=ANSWER_HEADERS,
+        responses={304: NOT_MODIFIED, **documented(400, 403)},
     )
     async def daily(
         self,
@@ -72,15 +80,17 @@ class UsageController(Controller):
         till: TillDay = None,
         tz: Tz = "UTC",
         client_id: UsageOf = None,
-    ) -> DailyUsageAnswer:
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[DailyUsageAnswer]:
         query = DailyUsage(actor=request.user, client_id=client_id, first=first, till=till, tz=tz)
-        return await handlers.daily_usage(query)
+        return answered(await handlers.daily_usage(query), if_none_match)
 
     @get(
         "/top-clients",
         summary="The clients with the most API requests (admin)",
         description=TopClientsHandler.__doc__,
-        responses=documented(400, 403),
+        response_headers=ANSWER_HEADERS,
+        responses={304: NOT_MODIFIED, **documented(400, 403)},
     )
     async def top_clients(
         self,
@@ -90,11 +100,12 @@ class UsageController(Controller):
         since: From = None,
         till: Till = None,
         limit: Top = DEFAULT_CLIENTS,
-    ) -> TopClientsAnswer:
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[TopClientsAnswer]:
         query = TopClients(
             actor=request.user,
             since=instant(since, "from"),
             till=instant(till, "till"),
             limit=limit,
         )
-        return await handlers.top_clients(query)
+        return answered(await handlers.top_clients(query), if_none_match)
