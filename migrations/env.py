@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tracking.adapters.postgres.database import async_url
-from tracking.adapters.postgres.tables import metadata
+from tracking.adapters.postgres.tables import managed_by_migrations, metadata
 
 config = context.config
 target_metadata = metadata
@@ -22,13 +22,22 @@ def url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url(), target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        include_name=managed_by_migrations,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        include_name=managed_by_migrations,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
