@@ -144,3 +144,16 @@ async def test_top_clients_rank_by_requests_with_their_names(
     ]
     assert everyone[2] == ClientUsage(client_id=unknown, name=None, requests=1)
     assert len(everyone) == 3
+
+
+async def test_what_is_written_reads_back_exactly(log: Log) -> None:
+    """Instants to the microsecond, durations to the last bit, routes as they are."""
+    me = uuid4()
+    written = at(DAY, 5) + timedelta(microseconds=123_457)
+    route = '/api/clients/{client_id}/"quoted"\\é'
+    await write(log, [row(me, written, duration_ms=0.1 + 0.2, route=route, method="PATCH")])
+
+    (figures,) = await log.usage.periods(me, [written, written + timedelta(microseconds=1)], 5)
+
+    assert (figures.requests, figures.p50_ms) == (1, 0.1 + 0.2)
+    assert figures.top_routes == [RouteUsage(method="PATCH", route=route, requests=1)]

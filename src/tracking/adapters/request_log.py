@@ -28,6 +28,7 @@ from tracking.application.answer_cache import AnswerCache, Tenant
 from tracking.application.errors import Unavailable
 from tracking.application.ports import Clock, IdGenerator, RequestLog, RequestLogStore
 from tracking.application.usage import LoggedRequest
+from tracking.domain.stats import late_before
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,11 @@ was answered. Made into a row off the request path."""
 
 def utc_day(at: datetime) -> date:
     return at.astimezone(UTC).date()
+
+
+def _days(earliest: datetime, latest: datetime) -> set[date]:
+    first, last = utc_day(earliest), utc_day(latest)
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
 
 
 class BufferedRequestLog(RequestLog):
@@ -135,11 +141,14 @@ class BufferedRequestLog(RequestLog):
             while self._taken or self._buffer:
                 if not self._taken:
                     self._taken = self._take()
-                await self._prepare({utc_day(row.requested_at) for row in self._taken})
+                earliest = min(row.requested_at for row in self._taken)
+                latest = max(row.requested_at for row in self._taken)
+                await self._prepare(_days(earliest, latest))
                 await self._store.add_all(self._taken)
                 rows, self._taken = self._taken, []
                 WRITTEN.inc(len(rows))
-                await self._forget_late(rows)
+                if earliest < late_before(self._clock.now()):
+                    await self._forget_late(rows)  # else live: no answer kept can hold them
         except Unavailable:
             self._bound()  # said once by the database's outage; retried next time
             return False

@@ -5,6 +5,7 @@ import re
 from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.database import driver_connection
@@ -17,15 +18,18 @@ _LOCK_TIMEOUT = "2s"
 """DDL on a partition locks the parent: rather fail (and try again later) than queue every
 write behind a long query."""
 
+# One JSON document for the batch: msgspec encodes it in a few microseconds a row, where
+# eight parameter arrays cost asyncpg several abstract-class checks an element.
 _INSERT = """
 INSERT INTO request_log
     (client_id, requested_at, id, method, route, status, duration_ms, request_id)
-SELECT * FROM unnest(
-    $1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::int2[],
-    $7::float8[], $8::text[]
+SELECT * FROM json_to_recordset($1::json) AS r(
+    client_id uuid, requested_at timestamptz, id uuid, method text, route text, status int2,
+    duration_ms float8, request_id text
 )
 ON CONFLICT DO NOTHING
 """
+_ENCODE = msgspec.json.Encoder().encode
 _PARTITIONS = """
 SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
 WHERE i.inhparent = 'request_log'::regclass
@@ -66,18 +70,9 @@ class PostgresRequestLogStore(RequestLogStore):
     async def add_all(self, rows: Sequence[LoggedRequest]) -> None:
         if not rows:
             return
-        columns = (
-            [r.client_id for r in rows],
-            [r.requested_at for r in rows],
-            [r.id for r in rows],
-            [r.method for r in rows],
-            [r.route for r in rows],
-            [r.status for r in rows],
-            [r.duration_ms for r in rows],
-            [r.request_id for r in rows],
-        )
+        document = _ENCODE(rows).decode()
         async with driver_connection(self._engine) as connection:
-            await connection.execute(_INSERT, *columns)
+            await connection.execute(_INSERT, document)
 
     async def drop_before(self, day: date) -> list[date]:
         async with driver_connection(self._engine) as connection, connection.transaction():
