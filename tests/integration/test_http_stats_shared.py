@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import ADMIN_KEY, JWT_SECRET
+from tests.conftest import ADMIN_KEY
 from tests.databases import dsn
 from tests.integration.http_helpers import Http, event, register
 from tracking.bootstrap import Container, shut_down
@@ -17,17 +17,6 @@ from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
 DAY = "2025-06-10"
-
-
-@pytest.fixture
-def shared(database_url: str, redis_url: str) -> Settings:
-    return Settings(
-        storage="postgres",
-        database_url=database_url,
-        redis_url=redis_url,
-        admin_api_key=ADMIN_KEY,
-        jwt_secret=JWT_SECRET,
-    )
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import ADMIN_KEY, JWT_SECRET
+from tests.conftest import ADMIN_KEY
 from tests.databases import dsn
 from tests.fakes import FixedClock
 from tests.integration.http_helpers import Http, Tenant, register
@@ -40,17 +40,6 @@ class Two:
         self.clock.current = datetime.now(UTC)
         # In the app's own event loop, where its engine lives.
         assert self.other.blocking_portal.call(self.log.write)
-
-
-@pytest.fixture
-def shared(database_url: str, redis_url: str) -> Settings:
-    return Settings(
-        storage="postgres",
-        database_url=database_url,
-        redis_url=redis_url,
-        admin_api_key=ADMIN_KEY,
-        jwt_secret=JWT_SECRET,
-    )
 
 
 @pytest.fixture
