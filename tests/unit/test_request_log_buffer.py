@@ -342,3 +342,27 @@ async def test_a_full_batch_wakes_the_writer_before_its_interval(
 
     assert len(store.stored()) == 10
     await log.close(writer)
+
+
+async def test_a_partition_not_made_in_time_keeps_its_batch_for_the_next_write(
+    clock: FixedClock,
+) -> None:
+    class LateLock(FlakyStore):
+        refusals = 2
+
+        async def prepare(self, days: Collection[date]) -> None:
+            if self.refusals and NOW.date() + timedelta(days=5) in days:
+                self.refusals -= 1
+                raise TimeoutError("canceling statement due to lock timeout")  # not an outage
+            await super().prepare(days)
+
+    store = LateLock()
+    log = buffer(store, clock)
+    await log.write()
+    clock.advance(timedelta(days=5))  # a day whose partition is not made ahead
+    before = dropped()
+    record(log, 3)
+
+    assert not await log.write()  # the upkeep's lock refused, then the batch's
+    assert await log.write()
+    assert (len(store.stored()), dropped()) == (3, before)

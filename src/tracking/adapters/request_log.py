@@ -143,7 +143,8 @@ class BufferedRequestLog(RequestLog):
                     self._taken = self._take()
                 earliest = min(row.requested_at for row in self._taken)
                 latest = max(row.requested_at for row in self._taken)
-                await self._prepare(_days(earliest, latest))
+                if not await self._prepared_for(_days(earliest, latest)):
+                    return False
                 await self._store.add_all(self._taken)
                 rows, self._taken = self._taken, []
                 WRITTEN.inc(len(rows))
@@ -225,6 +226,22 @@ class BufferedRequestLog(RequestLog):
                 dropped[-1],
             )
         self._upkept = today
+
+    async def _prepared_for(self, days: set[date]) -> bool:
+        """The batch's days made. A lock not granted in time (another process's DDL, a long
+        query) keeps the batch for the next write, within the buffer's bound: the rows are
+        fine, their partition is late."""
+        try:
+            await self._prepare(days)
+        except Unavailable:
+            raise
+        except Exception:
+            if not self._failing:
+                log.exception("request log: making the partitions of %s failed", sorted(days))
+            self._failing = True
+            self._bound()
+            return False
+        return True
 
     async def _prepare(self, days: set[date]) -> None:
         missing = days - self._prepared
