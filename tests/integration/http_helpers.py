@@ -3,6 +3,8 @@
 import base64
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,10 +15,27 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import JWT_SECRET
+from tracking.bootstrap import Container, shut_down
+from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
 Http = AsyncTestClient[Litestar]
 PROBLEM = "application/problem+json"
+
+
+@asynccontextmanager
+async def two_processes(first: Container, second: Container) -> AsyncIterator[tuple[Http, Http]]:
+    """Two API processes' apps over their containers (the second makes no admin), their
+    resources closed after."""
+    try:
+        async with (
+            AsyncTestClient(create_app(first)) as one,
+            AsyncTestClient(create_app(second, admin=False)) as other,
+        ):
+            yield one, other
+    finally:
+        await shut_down(first)
+        await shut_down(second)
 
 
 @dataclass(frozen=True)

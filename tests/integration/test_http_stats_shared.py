@@ -7,13 +7,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
 
 from tests.conftest import ADMIN_KEY
 from tests.databases import dsn
-from tests.integration.http_helpers import Http, event, register
-from tracking.bootstrap import Container, shut_down
-from tracking.entrypoints.http.app import create_app
+from tests.integration.http_helpers import Http, event, register, two_processes
+from tracking.bootstrap import Container
 from tracking.settings import Settings
 
 DAY = "2025-06-10"
@@ -21,16 +19,8 @@ DAY = "2025-06-10"
 
 @pytest.fixture
 async def two(shared: Settings) -> AsyncIterator[tuple[Http, Http]]:
-    first, second = Container(settings=shared), Container(settings=shared)
-    try:
-        async with (
-            AsyncTestClient(create_app(first)) as one,
-            AsyncTestClient(create_app(second, admin=False)) as other,
-        ):
-            yield one, other
-    finally:
-        await shut_down(first)
-        await shut_down(second)
+    async with two_processes(Container(settings=shared), Container(settings=shared)) as both:
+        yield both
 
 
 async def sneak_in(database_url: str, client_id: str) -> None:

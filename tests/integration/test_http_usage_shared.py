@@ -11,15 +11,13 @@ from typing import Any
 import asyncpg
 import pytest
 from dependency_injector import providers
-from litestar.testing import AsyncTestClient
 
 from tests.conftest import ADMIN_KEY
 from tests.databases import dsn
 from tests.fakes import FixedClock
-from tests.integration.http_helpers import Http, Tenant, register
+from tests.integration.http_helpers import Http, Tenant, register, two_processes
 from tracking.adapters.request_log import BufferedRequestLog
-from tracking.bootstrap import Container, resolved, shut_down
-from tracking.entrypoints.http.app import create_app
+from tracking.bootstrap import Container, resolved
 from tracking.settings import Settings
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -48,17 +46,10 @@ async def two(shared: Settings) -> AsyncIterator[Two]:
     clock = FixedClock(datetime.now(UTC))
     second.clock.override(providers.Object(clock))
     second.request_log_interval.override(3600.0)  # written when the test says
-    try:
-        async with (
-            AsyncTestClient(create_app(first)) as one,
-            AsyncTestClient(create_app(second, admin=False)) as other,
-        ):
-            log = await resolved(second.request_log())
-            assert isinstance(log, BufferedRequestLog)
-            yield Two(one, other, clock, log)
-    finally:
-        await shut_down(first)
-        await shut_down(second)
+    async with two_processes(first, second) as (one, other):
+        log = await resolved(second.request_log())
+        assert isinstance(log, BufferedRequestLog)
+        yield Two(one, other, clock, log)
 
 
 async def sneak_in(database_url: str, client_id: str) -> None:
