@@ -180,7 +180,7 @@ async def register_client(url: str) -> uuid.UUID:
 async def fresh(dsn: str) -> None:
     """No rows, and no checkpoint owed: each timed part starts from the same state."""
     connection = await asyncpg.connect(dsn)
-    await connection.execute("TRUNCATE events")
+    await connection.execute("TRUNCATE events, event_keys")
     await connection.execute("CHECKPOINT")
     await connection.close()
 

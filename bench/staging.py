@@ -14,12 +14,20 @@ ALTER TABLE staging ADD COLUMN IF NOT EXISTS seq bigint;
 CREATE INDEX IF NOT EXISTS staging_seq ON staging (seq);
 TRUNCATE staging
 """
+# As the service's INSERT_EVENTS: each key into `event_keys` first, and only the events
+# whose key went in.
 FROM_STAGING = """
+WITH new_keys AS (
+    INSERT INTO event_keys (client_id, id, occurred_at)
+    SELECT client_id, id, occurred_at FROM staging WHERE seq >= $1 AND seq < $2
+    ORDER BY client_id, id
+    ON CONFLICT (client_id, id) DO NOTHING
+    RETURNING client_id, id
+)
 INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
-SELECT client_id, id, user_id, action, occurred_at, received_at, metadata FROM staging
-WHERE seq >= $1 AND seq < $2
-ORDER BY client_id, id
-ON CONFLICT (client_id, id) DO NOTHING
+SELECT s.client_id, s.id, s.user_id, s.action, s.occurred_at, s.received_at, s.metadata
+FROM staging AS s JOIN new_keys AS k ON k.client_id = s.client_id AND k.id = s.id
+WHERE s.seq >= $1 AND s.seq < $2
 """
 
 

@@ -8,7 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from tracking.adapters.postgres import migrations
-from tracking.adapters.postgres.database import async_url
+from tracking.adapters.postgres.database import async_url, create_engine
+from tracking.adapters.postgres.event_partitions import PostgresEventPartitions
+from tracking.adapters.system import SystemClock
 
 TEMPLATE = "tracking_test_template"
 
@@ -31,8 +33,17 @@ async def _execute(url: str, *statements: str) -> None:
         await connection.close()
 
 
+async def _months_made(url: str) -> None:
+    """What `tracking migrate` does after migrating: the events' coming months made."""
+    engine = create_engine(url)
+    try:
+        await PostgresEventPartitions(engine, SystemClock(), months_ahead=2).upkeep()
+    finally:
+        await engine.dispose()
+
+
 def create_template(server_url: str) -> None:
-    """An empty database migrated to head, to copy from."""
+    """A database migrated to head, its coming months' partitions made, to copy from."""
     asyncio.run(
         _execute(
             server_url,
@@ -41,6 +52,7 @@ def create_template(server_url: str) -> None:
         )
     )
     migrations.upgrade(with_database(server_url, TEMPLATE))
+    asyncio.run(_months_made(with_database(server_url, TEMPLATE)))
 
 
 async def create_database(server_url: str, *, migrated: bool = True) -> str:

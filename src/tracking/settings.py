@@ -10,12 +10,14 @@ import msgspec
 
 from tracking.domain.clients import ApiKey
 from tracking.domain.errors import RuleViolation
+from tracking.domain.privacy import USER_HASH_KEY_MIN_BYTES
 
 PREFIX = "TRACKING_"
 HOURS_PER_DAY = 24
 # The test suite's own variables (see tests/conftest.py), not the service's.
 _NOT_SETTINGS = re.compile(r"TRACKING_TEST_.*")
 JWT_SECRET_MIN_BYTES = 32
+MIN_RETENTION_INTERVAL_SECONDS = 60
 
 Storage = Literal["embedded", "postgres", "memory"]
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -72,6 +74,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics_max_windows: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 42
     metrics_schedule: Literal["off", "internal"] = "off"
     jwt_secret: str | None = None
+    user_hash_key: str | None = None
     jwt_issuer: Annotated[str, msgspec.Meta(min_length=1)] = "tracking"
     jwt_audience: Annotated[str, msgspec.Meta(min_length=1)] = "tracking-api"
     jwt_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86_400)] = 900
@@ -106,6 +109,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     request_log: bool = True
     request_log_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
     request_log_buffer: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
+    event_partition_months_ahead: Annotated[int, msgspec.Meta(ge=1, le=120)] = 2
+    # Retention (`tracking retention`): metric rows kept this many days (unset: for ever),
+    # rows removed per transaction, and `serve` applying it every so many seconds (0: never).
+    metrics_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] | None = None
+    retention_batch_rows: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
+    retention_interval_seconds: Annotated[int, msgspec.Meta(ge=0, le=604_800)] = 0
 
     @property
     def storage_kind(self) -> Storage:
@@ -144,11 +153,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 f"{PREFIX}PROMETHEUS_PORT: must differ from {PREFIX}HTTP_PORT "
                 f"({self.http_port}), or be 0 to serve /metrics on the API's port"
             )
+        if 0 < self.retention_interval_seconds < MIN_RETENTION_INTERVAL_SECONDS:
+            raise SettingsError(
+                f"{PREFIX}RETENTION_INTERVAL_SECONDS: must be 0 (off) or at least "
+                f"{MIN_RETENTION_INTERVAL_SECONDS}, got {self.retention_interval_seconds}"
+            )
         if self.storage == "postgres" and self.database_url is None:
             raise SettingsError(f"{PREFIX}STORAGE: postgres needs {PREFIX}DATABASE_URL")
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < JWT_SECRET_MIN_BYTES:
             raise SettingsError(
                 f"{PREFIX}JWT_SECRET: must be at least {JWT_SECRET_MIN_BYTES} bytes long"
+            )
+        if (
+            self.user_hash_key is not None
+            and len(self.user_hash_key.encode()) < USER_HASH_KEY_MIN_BYTES
+        ):
+            raise SettingsError(
+                f"{PREFIX}USER_HASH_KEY: must be at least {USER_HASH_KEY_MIN_BYTES} bytes long"
             )
         if self.admin_api_key is not None:
             try:
@@ -237,7 +258,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     )
 
 
-_SECRETS = {"jwt_secret", "admin_api_key", "database_url", "redis_url"}
+_SECRETS = {"jwt_secret", "admin_api_key", "database_url", "redis_url", "user_hash_key"}
 
 
 def _one_line(message: str, values: Mapping[str, object]) -> str:

@@ -36,6 +36,7 @@ COMMANDS = [
     ["consume"],
     ["migrate"],
     ["calculate-metrics"],
+    ["retention"],
     ["clients"],
     ["clients", "create"],
     ["clients", "list"],

@@ -29,6 +29,7 @@ EXPECTED_FILES = {
     "pdb-api.yaml",
     "job-migrate.yaml",
     "cronjob-metrics.yaml",
+    "cronjob-retention.yaml",
     KUSTOMIZATION,
 }
 # 1.30: the first release with the preStop `sleep` action on by default; 1.37: the newest
@@ -47,6 +48,7 @@ WORKLOADS = {
     ("Deployment", "tracking-consumer"),
     ("Job", "tracking-migrate"),
     ("CronJob", "tracking-calculate-metrics"),
+    ("CronJob", "tracking-retention"),
 }
 # `serve` finishes in-flight requests for up to 10 s after SIGTERM.
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -346,6 +348,27 @@ def test_the_metrics_cron_job_runs_one_bounded_calculation_per_window() -> None:
     assert pod_spec(cron_job)["restartPolicy"] in {"OnFailure", "Never"}
 
 
+def test_the_retention_cron_job_runs_once_a_day_between_two_metrics_runs() -> None:
+    cron_job = objects()["CronJob", "tracking-retention"]
+    spec = cron_job["spec"]
+    job = spec["jobTemplate"]["spec"]
+    container = only_container(cron_job)
+    minute, hour, *every_day = spec["schedule"].split()
+    metrics_minute = objects()["CronJob", "tracking-calculate-metrics"]["spec"]["schedule"]
+
+    assert container["command"] + container["args"] == ["tracking", "retention"]
+    assert every_day == ["*", "*", "*"]
+    assert int(hour) % 4 != 0 or int(minute) != int(metrics_minute.split()[0])
+    assert spec["timeZone"] == "Etc/UTC"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert 0 < spec["startingDeadlineSeconds"] < 24 * 3600
+    assert 0 < job["activeDeadlineSeconds"] < 24 * 3600
+    assert job["backoffLimit"] >= 1
+    assert pod_spec(cron_job)["restartPolicy"] in {"OnFailure", "Never"}
+    # Off in serve, so the CronJob is the one that applies it.
+    assert _settings().retention_interval_seconds == 0
+
+
 def test_the_migrate_job_runs_once_and_cleans_up() -> None:
     job = objects()["Job", "tracking-migrate"]
     container = only_container(job)
@@ -432,7 +455,8 @@ def _pods_at_the_peak_of_a_rollout(deployment: Manifest) -> int:
 
 def test_connections_at_the_peak_of_a_rollout_stay_under_postgres_max_connections() -> None:
     """API pods (replicas plus the rollout's surge) x workers x pool, plus consumer pods x pool
-    (one process each), plus one metrics run and one migration, each with a pool of its own."""
+    (one process each), plus one metrics run, one retention run and one migration, each with
+    a pool of its own."""
     manifests = objects()
     api = manifests["Deployment", "tracking-api"]
     consumer = manifests["Deployment", "tracking-consumer"]
@@ -443,12 +467,12 @@ def test_connections_at_the_peak_of_a_rollout_stay_under_postgres_max_connection
     peak = (
         _pods_at_the_peak_of_a_rollout(api) * workers * pool
         + _pods_at_the_peak_of_a_rollout(consumer) * pool
-        + 2 * pool
+        + 3 * pool
     )
 
     assert workers == 2
     assert _workers(only_container(consumer)["args"]) == 1
-    assert peak == 80
+    assert peak == 88
     assert peak <= POSTGRES_CONNECTIONS
 
 

@@ -61,6 +61,20 @@ async def test_an_id_already_stored_for_the_client_is_skipped(storage: Storage) 
     assert len(await storage.events.list_events(EventCriteria(client_id=client))) == 2
 
 
+async def test_an_id_sent_again_with_another_time_is_a_duplicate(storage: Storage) -> None:
+    """Whatever month (PostgreSQL: whatever partition) the second time falls in."""
+    client = uuid4()
+    first = event(client)
+    later = [first._replace(occurred_at=T0 + timedelta(days=days)) for days in (0, 40, 400)]
+    earlier = first._replace(occurred_at=datetime(1970, 1, 1, tzinfo=UTC))
+    await add(storage, [first])
+
+    for again in [*later, earlier]:
+        assert await add(storage, [again]) == set()
+    (view,) = await storage.events.list_events(EventCriteria(client_id=client))
+    assert view.occurred_at == T0
+
+
 async def test_duplicates_are_per_client(storage: Storage) -> None:
     mine = event(uuid4())
     same_id_other_client = Event(

@@ -192,3 +192,47 @@ async def test_a_bad_change_is_a_400_and_changes_nothing(
     assert assert_problem(limit, 400, "invalid_events_per_minute")
     assert text.status_code == 415, text.text
     assert (await http.get(url, headers=admin_headers)).json() == before
+
+
+async def test_a_retention_is_set_shown_cleared_and_checked(
+    http: Http, admin_headers: dict[str, str]
+) -> None:
+    body = {"name": f"kept-{uuid.uuid4().hex}", "retention_days": 30}
+    registered = await http.post("/api/clients", headers=admin_headers, json=body)
+    plain = await http.post("/api/clients", headers=admin_headers, json={"name": "for-ever"})
+    assert registered.status_code == 201, registered.text
+    client = registered.json()
+    url = f"/api/clients/{client['id']}"
+    key = {"X-API-Key": client["api_key"]}
+
+    me = (await http.get("/api/clients/me", headers=key)).json()
+    changed = await patched(http, client["id"], admin_headers, retention_days=365)
+    listed = (await http.get("/api/clients", headers=admin_headers)).json()
+    cleared = await patched(http, client["id"], admin_headers, retention_days=None)
+    zero = await http.patch(url, headers=admin_headers, json={"retention_days": 0})
+    too_long = await http.patch(url, headers=admin_headers, json={"retention_days": 36_501})
+    text = await http.patch(url, headers=admin_headers, json={"retention_days": "30"})
+    fraction = await http.patch(url, headers=admin_headers, json={"retention_days": 1.5})
+    refused = await http.post(
+        "/api/clients", headers=admin_headers, json={"name": "never", "retention_days": -1}
+    )
+
+    assert (client["retention_days"], plain.json()["retention_days"]) == (30, None)
+    assert me["retention_days"] == 30
+    assert changed["retention_days"] == 365
+    assert {c["id"]: c["retention_days"] for c in listed}[client["id"]] == 365
+    assert cleared["retention_days"] is None
+    for answer in (zero, too_long, refused):
+        problem = assert_problem(answer, 400, "invalid_retention_days")
+        assert problem["errors"] == [
+            {
+                "field": "retention_days",
+                "message": "must be a whole number of days between 1 and 36500, "
+                "or null to keep events for ever",
+            }
+        ]
+    for answer in (text, fraction):
+        assert assert_problem(answer, 400, "invalid_body")["errors"][0]["field"] == (
+            "retention_days"
+        )
+    assert (await http.get(url, headers=admin_headers)).json()["retention_days"] is None

@@ -163,8 +163,12 @@ async def test_the_client_change_body_shows_every_field_as_optional(http: Http) 
         "events_per_minute",
         "role",
         "active",
+        "retention_days",
     }
     assert not body.get("required")
+    # The one field null means something for: no retention, events kept for ever.
+    kinds = {kind.get("type") for kind in body["properties"]["retention_days"]["oneOf"]}
+    assert kinds == {"integer", "null"}
     assert {"403", "404", "409"} <= set(operation["responses"])
 
 

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.database import async_url, create_engine
+from tracking.adapters.postgres.event_partitions import PostgresEventPartitions
 from tracking.adapters.postgres.request_log import PostgresRequestLogStore
 from tracking.adapters.postgres.tables import managed_by_migrations, metadata
+from tracking.adapters.system import SystemClock
 
 OURS = {
     "clients",
@@ -22,7 +24,13 @@ OURS = {
     "metric_windows",
     "stale_windows",
     "request_log",
+    "suppressed_users",
+    "erasures",
+    "service_keys",
+    "event_keys",
 }
+MIGRATED_PARTITIONS = {"events_default"}
+"""Tables the migrations make that the metadata does not describe: partitions."""
 VERSIONS = "alembic_version"
 
 
@@ -74,7 +82,7 @@ async def test_upgrade_downgrade_and_upgrade_again_on_an_empty_database(
     assert await revision(url) is None
 
     await asyncio.to_thread(migrations.upgrade, url)
-    assert await tables(url) == {*OURS, VERSIONS}
+    assert await tables(url) == {*OURS, *MIGRATED_PARTITIONS, VERSIONS}
     assert await revision(url) == head
 
     await asyncio.to_thread(migrations.downgrade, url, "base")
@@ -82,7 +90,7 @@ async def test_upgrade_downgrade_and_upgrade_again_on_an_empty_database(
     assert await revision(url) is None
 
     await asyncio.to_thread(migrations.upgrade, url)
-    assert await tables(url) == {*OURS, VERSIONS}
+    assert await tables(url) == {*OURS, *MIGRATED_PARTITIONS, VERSIONS}
     assert await revision(url) == head
 
 
@@ -125,3 +133,16 @@ async def test_the_comparison_sees_a_schema_that_does_not_match(empty_database_u
 
     added = {change[1].name for change in missing if change[0] == "add_table"}
     assert added == OURS
+
+
+async def test_the_events_monthly_partitions_are_no_difference(database_url: str) -> None:
+    """Made by the application as months pass (the template made the coming ones)."""
+    engine = create_engine(database_url)
+    try:
+        partitions = PostgresEventPartitions(engine, SystemClock(), months_ahead=1)
+        await partitions.maintainer.prepare({date(2026, 3, 1)})
+    finally:
+        await engine.dispose()
+
+    assert {"events_p202603", "events_default"} <= await tables(database_url)
+    assert await differences(database_url) == []

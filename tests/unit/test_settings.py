@@ -351,3 +351,12 @@ def test_the_prometheus_port_must_differ_from_the_api_s() -> None:
     with pytest.raises(SettingsError, match=r"^TRACKING_PROMETHEUS_PORT: must differ"):
         load_settings(env)
     assert load_settings(env | {"TRACKING_HTTP_PORT": "8000"}).prometheus_port == 9100
+
+
+def test_a_user_hash_key_shorter_than_32_bytes_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"TRACKING_USER_HASH_KEY": "short-secret"})
+
+    assert str(raised.value).startswith("TRACKING_USER_HASH_KEY: must be at least 32 bytes")
+    assert "short-secret" not in str(raised.value)
+    assert load_settings({"TRACKING_USER_HASH_KEY": "k" * 32}).user_hash_key == "k" * 32

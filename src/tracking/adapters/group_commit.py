@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from prometheus_client import Histogram
 
 from tracking.adapters.prometheus import REGISTRY
-from tracking.application.ports import Clock, EventKey, EventWriter, Stored, UnitOfWorkFactory
+from tracking.application.ports import (
+    Clock,
+    EventKey,
+    EventWriter,
+    Stored,
+    UnitOfWorkFactory,
+    UserKey,
+)
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import Event
 from tracking.domain.windows import StaleMark, WindowSize, late_windows
@@ -33,14 +40,38 @@ FLUSH_WAIT = Histogram(
 class _Waiting:
     events: Sequence[Event]
     since: float = field(default_factory=time.perf_counter)
-    answer: asyncio.Future[frozenset[EventKey]] = field(
+    answer: asyncio.Future[Stored] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    stored_before: set[EventKey]
+    """Keys of events stored before this transaction."""
+    refused: set[UserKey]
+    """The suppressed users among the events' (usually none): their events were left out."""
+
+    def answer(self, events: Sequence[Event]) -> Stored:
+        """What became of these events, when they alone were written."""
+        return Stored(
+            duplicates=frozenset(self.stored_before), suppressed=self.suppressed_in(events)
+        )
+
+    def suppressed_in(self, events: Sequence[Event]) -> frozenset[EventKey]:
+        """The keys of those of these events whose user is suppressed."""
+        if not self.refused:
+            return frozenset()
+        return frozenset(
+            (e.client_id, e.id) for e in events if (e.client_id, e.user_id) in self.refused
+        )
+
+
 class GroupCommitEventWriter(EventWriter):
     """Also marks the windows of late events stale, in the same transaction (the domain's
-    `late_windows`, judged by the clock just before the commit).
+    `late_windows`, judged by the clock just before the commit). Before inserting, it asks
+    which of the events' users are suppressed, in the same transaction, and leaves their
+    events out: they are answered `suppressed`.
 
     Writes of fewer than `max_events` wait for the next flush: it starts as soon as one of
     `max_flushes` concurrent flushes is free (after `max_wait` seconds, to gather more) and takes
@@ -74,11 +105,11 @@ class GroupCommitEventWriter(EventWriter):
     async def write(self, events: Sequence[Event]) -> Stored:
         if len(events) >= self._max_events:
             FLUSH_EVENTS.observe(len(events))
-            return Stored(duplicates=frozenset(await self._commit(events)))
+            return (await self._commit(events)).answer(events)
         waiting = _Waiting(events)
         self._waiting.append(waiting)
         self._start_flush()
-        return Stored(duplicates=await asyncio.shield(waiting.answer))
+        return await asyncio.shield(waiting.answer)
 
     def _start_flush(self) -> None:
         if self._waiting and len(self._flushes) < self._max_flushes:
@@ -105,7 +136,12 @@ class GroupCommitEventWriter(EventWriter):
         unique = [e for w in group for e in w.events if owners[(e.client_id, e.id)] is w]
         FLUSH_EVENTS.observe(len(unique))
         try:
-            stored_before = await self._commit(unique)
+            if len(unique) < sum(len(w.events) for w in group):
+                # A key sent by two writes: the first whose user is not suppressed owns it.
+                committed = await self._commit([e for w in group for e in w.events], repeats=True)
+                owners = self._owners(group, committed.refused)
+            else:
+                committed = await self._commit(unique)
         except TrackingError as error:
             for waiting in group:
                 waiting.answer.set_exception(error)
@@ -118,22 +154,38 @@ class GroupCommitEventWriter(EventWriter):
             return
         # A key sent by two writes of one group is stored for the first and a duplicate for
         # the other, exactly as if they had been two transactions.
+        stored_before = committed.stored_before
         for waiting in group:
-            keys = {(e.client_id, e.id) for e in waiting.events}
-            waiting.answer.set_result(
-                frozenset(k for k in keys if k in stored_before or owners[k] is not waiting)
+            suppressed = committed.suppressed_in(waiting.events)
+            keys = {(e.client_id, e.id) for e in waiting.events} - suppressed
+            duplicates = frozenset(
+                k for k in keys if k in stored_before or owners[k] is not waiting
             )
+            waiting.answer.set_result(Stored(duplicates=duplicates, suppressed=suppressed))
+
+    @staticmethod
+    def _owners(group: list[_Waiting], refused: set[UserKey]) -> dict[EventKey, _Waiting]:
+        """Each key's first write among those whose user is not suppressed (else its first)."""
+        owners: dict[EventKey, _Waiting] = {}
+        for waiting in group:
+            for event in waiting.events:
+                if (event.client_id, event.user_id) not in refused:
+                    owners.setdefault((event.client_id, event.id), waiting)
+        for waiting in group:
+            for event in waiting.events:
+                owners.setdefault((event.client_id, event.id), waiting)
+        return owners
 
     async def _commit_alone(self, group: list[_Waiting]) -> None:
         """Each write in its own transaction, in the group's order: a key sent by two of them
         is stored for the first and found stored before by the second."""
         for waiting in group:
             try:
-                stored_before = await self._commit(waiting.events)
+                committed = await self._commit(waiting.events)
             except Exception as error:  # noqa: BLE001 - this caller's own failure
                 waiting.answer.set_exception(error)
             else:
-                waiting.answer.set_result(frozenset(stored_before))
+                waiting.answer.set_result(committed.answer(waiting.events))
 
     def _take_group(self) -> list[_Waiting]:
         group: list[_Waiting] = []
@@ -146,15 +198,24 @@ class GroupCommitEventWriter(EventWriter):
             size += len(waiting.events)
         return group
 
-    async def _commit(self, events: Sequence[Event]) -> set[EventKey]:
-        """Stores the events; returns the keys of those stored before."""
+    async def _commit(self, events: Sequence[Event], *, repeats: bool = False) -> _Committed:
+        """Stores the events of users who are not suppressed, looked up first in the same
+        transaction. `repeats`: a key may come more than once, and only its first event of a
+        user not suppressed is stored."""
         async with self._uow() as uow:
-            stored_before = await uow.events.add_new(events)
+            refused = await uow.suppressions.suppressed_among(
+                {(e.client_id, e.user_id) for e in events}
+            )
+            if refused:
+                events = [e for e in events if (e.client_id, e.user_id) not in refused]
+            if repeats:
+                events = list({(e.client_id, e.id): e for e in reversed(events)}.values())
+            stored_before = await uow.events.add_new(events) if events else set()
             late = self._late(events, stored_before)
             if late:
                 await uow.windows.mark_stale(late)
             await uow.commit()
-        return stored_before
+        return _Committed(stored_before=stored_before, refused=refused)
 
     def _late(self, events: Sequence[Event], stored_before: set[EventKey]) -> set[StaleMark]:
         """The clients' windows made stale by the events this transaction stores (not by

@@ -163,6 +163,20 @@ class AnswerCache:
             await self._cache.set(_mark(prefix, month), uuid4().bytes, self._guard)
         await self._cache.invalidate_tags(tags)
 
+    async def forget_removed(self, tenant: Tenant, first: datetime, last: datetime) -> None:
+        """After the commit that removed a tenant's rows in bulk (past their retention), the
+        first of them at `first` and the last at `last`: drops every answer about any UTC day
+        from `first`'s to `last`'s, as `forget_late` does a late row's (its months marked
+        first, then its days' and months' tags dropped), and no other answer."""
+        prefix = _tenant(self._namespace, tenant)
+        start, end = first.astimezone(UTC).date(), last.astimezone(UTC).date()
+        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        months = sorted({day.replace(day=1) for day in days})
+        for month in months:
+            await self._cache.set(_mark(prefix, month), uuid4().bytes, self._guard)
+        tags = [_day_tag(prefix, day) for day in days]
+        await self._cache.invalidate_tags([*tags, *(_month_tag(prefix, m) for m in months)])
+
     async def forget_all(self) -> None:
         """Drops every answer of this kind (rows removed in bulk, past their retention)."""
         await self._cache.invalidate_prefix(self._namespace + ":")

@@ -6,10 +6,13 @@ misspelt at either end, or a handler built without one of its ports, is a type e
 from dataclasses import dataclass
 
 from tracking.application.commands.admit_request import AdmitRequestHandler
+from tracking.application.commands.apply_retention import ApplyRetentionHandler
 from tracking.application.commands.calculate_metrics import CalculateMetricsHandler
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
 from tracking.application.commands.ensure_admin import EnsureAdminHandler
+from tracking.application.commands.erase_user import EraseUserHandler
 from tracking.application.commands.issue_access_token import IssueAccessTokenHandler
+from tracking.application.commands.lift_suppression import LiftSuppressionHandler
 from tracking.application.commands.record_events import RecordEventsHandler
 from tracking.application.commands.register_client import RegisterClientHandler
 from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
@@ -18,8 +21,10 @@ from tracking.application.commands.update_client import UpdateClientHandler
 from tracking.application.queries.authenticate import AuthenticateHandler
 from tracking.application.queries.daily_stats import DailyStatsHandler
 from tracking.application.queries.daily_usage import DailyUsageHandler
+from tracking.application.queries.export_user import ExportUserHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
+from tracking.application.queries.list_erasures import ListErasuresHandler
 from tracking.application.queries.list_events import ListEventsHandler
 from tracking.application.queries.list_metric_windows import ListMetricWindowsHandler
 from tracking.application.queries.list_metrics import ListMetricsHandler
@@ -42,6 +47,9 @@ class Handlers:
     ensure_admin: EnsureAdminHandler
     issue_access_token: IssueAccessTokenHandler
     calculate_metrics: CalculateMetricsHandler
+    erase_user: EraseUserHandler
+    lift_suppression: LiftSuppressionHandler
+    apply_retention: ApplyRetentionHandler
     # Queries
     authenticate: AuthenticateHandler
     list_events: ListEventsHandler
@@ -53,4 +61,6 @@ class Handlers:
     top_clients: TopClientsHandler
     daily_stats: DailyStatsHandler
     stats_series: StatsSeriesHandler
+    export_user: ExportUserHandler
+    list_erasures: ListErasuresHandler
     readiness: ReadinessHandler

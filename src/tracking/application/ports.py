@@ -11,6 +11,13 @@ from uuid import UUID
 import msgspec
 
 from tracking.application.principal import Principal
+from tracking.application.privacy import (
+    ErasedMetrics,
+    ErasureEntry,
+    ErasureView,
+    ExportedEvent,
+    ExportedMetric,
+)
 from tracking.application.stats import DayFigures, PeriodFigures
 from tracking.application.usage import ClientUsage, LoggedRequest, UsageFigures
 from tracking.application.views import (
@@ -52,12 +59,37 @@ class EventRepository(Protocol):
         ...
 
 
+UserKey = tuple[UUID, str]
+"""A user: `(client_id, user_id)`. User ids are unique per client, not across clients."""
+
+
+class SuppressionRepository(Protocol):
+    """Users whose events are refused (erased with suppression). Storage keeps each as a keyed
+    hash (`domain/privacy.py`), never the user id in clear."""
+
+    async def suppressed_among(self, users: Collection[UserKey]) -> set[UserKey]:
+        """Those of these users who are suppressed, in one lookup, in this transaction: the
+        writer asks it before inserting, so a suppression committed before is always seen."""
+        ...
+
+    async def suppress(self, user: UserKey, at: datetime) -> None:
+        """Refuses the user's events from this transaction's commit on (a user suppressed
+        already stays so, since when they were)."""
+        ...
+
+    async def lift(self, user: UserKey) -> bool:
+        """Accepts the user's events again; False when they were not suppressed."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     """Committed: a caller may acknowledge every event of the write as durable. `duplicates`
-    are the keys that were stored before it (usually none); the others it stored."""
+    are the keys that were stored before it (usually none); `suppressed` those refused, their
+    user being suppressed (usually none); the others it stored."""
 
     duplicates: frozenset[EventKey]
+    suppressed: frozenset[EventKey] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +130,74 @@ class WindowRepository(Protocol):
         ...
 
 
+class RemovedEvents(msgspec.Struct, frozen=True, kw_only=True):
+    """What one batch of retention removed: how many events, the first and last to occur."""
+
+    count: int
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+class RunLogRows(msgspec.Struct, frozen=True, kw_only=True):
+    """Rows of the metrics run log: computed windows, and clients' stale marks."""
+
+    windows: int
+    stale_marks: int
+
+
+class RetentionRepository(Protocol):
+    """What retention removes, in the unit of work's transaction: the caller commits a batch
+    at a time, so no transaction holds many rows' locks for long and ingest never waits on
+    one. Rows another transaction holds locked are skipped, left for the next batch or run.
+    (The events' monthly partitions may later let `delete_events_before` drop a month whose
+    every row is expired at once.)"""
+
+    async def count_events_before(self, client_id: UUID, cutoff: datetime) -> int:
+        """The client's events that occurred before `cutoff`."""
+        ...
+
+    async def delete_events_before(
+        self, client_id: UUID, cutoff: datetime, limit: int
+    ) -> RemovedEvents:
+        """Removes at most `limit` of the client's events that occurred before `cutoff`,
+        oldest first."""
+        ...
+
+    async def count_stale_marks_before(self, client_id: UUID, cutoff: datetime) -> int:
+        """The client's stale marks of windows that start before `cutoff`."""
+        ...
+
+    async def delete_stale_marks_before(self, client_id: UUID, cutoff: datetime) -> int:
+        """Removes the client's stale marks of windows that start before `cutoff` (some of
+        their events are gone: recomputing them would replace their rows with a part)."""
+        ...
+
+    async def count_metric_rows_ended_by(self, cutoff: datetime) -> int:
+        """Every client's metric rows of windows that ended at or before `cutoff`."""
+        ...
+
+    async def delete_metric_rows_ended_by(self, cutoff: datetime, limit: int) -> int:
+        """Removes at most `limit` of those rows."""
+        ...
+
+    async def count_run_log_ended_by(self, cutoff: datetime) -> RunLogRows:
+        """The run log's computed windows that ended at or before `cutoff`, and every stale
+        mark of such a window."""
+        ...
+
+    async def delete_run_log_ended_by(self, cutoff: datetime) -> RunLogRows:
+        """Removes those windows (not one being computed) and those marks."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: `async with uow:` rolls back unless `commit()` ran."""
 
     events: EventRepository
     clients: ClientRepository
     windows: WindowRepository
+    retention: RetentionRepository
+    suppressions: SuppressionRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -118,6 +212,58 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class ErasureStore(Protocol):
+    """What erasing a user does to storage, each step in transactions of its own."""
+
+    async def settle_writes(self) -> None:
+        """Returns once every write that was in flight when it was called has ended. Called
+        after a suppression committed: a write that looked for suppressions before it has then
+        committed its events (which what follows sees, and deletes) or given up."""
+        ...
+
+    async def delete_events(self, user: UserKey, limit: int) -> list[datetime]:
+        """Deletes at most `limit` of the user's events, in one transaction of its own;
+        returns when each deleted one occurred (fewer than `limit`: none is left)."""
+        ...
+
+    async def delete_metrics(self, user: UserKey, windows: Collection[Window]) -> ErasedMetrics:
+        """Deletes the user's metric rows and takes them out of their windows' run-log totals
+        (`users`, `events`), in one transaction. `windows`: those the user's deleted events
+        fell in; a computation of one of them still in flight (which may have read the events
+        before they went) is waited for, so its rows are deleted too."""
+        ...
+
+    async def log(self, entry: ErasureEntry) -> None:
+        """Adds the erasure to the log, its user as the keyed hash."""
+        ...
+
+
+class ErasureLogReadModel(Protocol):
+    async def list_erasures(
+        self, client_id: UUID | None, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[ErasureView]:
+        """At most `limit` erasures (of one client, or of all: None), newest first by
+        `(erased_at, id)`, after the position `after`."""
+        ...
+
+
+class UserDataReadModel(Protocol):
+    """One user's data, a keyset page at a time."""
+
+    async def events_of(
+        self, user: UserKey, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[ExportedEvent]:
+        """At most `limit` of the user's events in `(occurred_at, id)` order, after `after`."""
+        ...
+
+    async def metrics_of(
+        self, user: UserKey, after: tuple[int, datetime] | None, limit: int
+    ) -> list[ExportedMetric]:
+        """At most `limit` of the user's metric rows in `(window_hours, window_start)` order,
+        after `after`."""
+        ...
 
 
 class EventReadModel(Protocol):

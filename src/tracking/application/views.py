@@ -48,6 +48,8 @@ class ClientView(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     created_at: datetime
     api_key_prefix: str
+    retention_days: int | None
+    """Days its events are kept, by when they occurred; null: for ever."""
 
 
 def client_view(client: Client) -> ClientView:
@@ -60,6 +62,7 @@ def client_view(client: Client) -> ClientView:
         active=client.active,
         created_at=client.created_at,
         api_key_prefix=client.api_key_prefix,
+        retention_days=client.retention_days,
     )
 
 

@@ -20,6 +20,11 @@ from tracking.adapters.kafka.producer import opened_producer
 from tracking.adapters.kafka.publisher import KafkaCheck, KafkaEventWriter
 from tracking.adapters.kafka.stats import ConsumerCheck, ConsumerStats
 from tracking.adapters.memory.metrics import InMemoryMetricsReadModel, InMemoryMetricsStore
+from tracking.adapters.memory.privacy import (
+    InMemoryErasureLogReadModel,
+    InMemoryErasureStore,
+    InMemoryUserDataReadModel,
+)
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
 from tracking.adapters.memory.stats_reads import InMemoryStatsReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
@@ -29,10 +34,20 @@ from tracking.adapters.outages import exposition as outage_exposition
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.clients import PostgresClientReadModel
 from tracking.adapters.postgres.database import PostgresCheck
+from tracking.adapters.postgres.event_partitions import (
+    PostgresEventPartitions,
+    running_event_partitions,
+)
 from tracking.adapters.postgres.events import PostgresEventReadModel
 from tracking.adapters.postgres.metrics import PostgresMetricsStore
 from tracking.adapters.postgres.metrics_reads import PostgresMetricsReadModel
 from tracking.adapters.postgres.principal_cache import PrincipalCache
+from tracking.adapters.postgres.privacy import (
+    PostgresErasureLogReadModel,
+    PostgresErasureStore,
+    PostgresUserDataReadModel,
+    user_hash_key,
+)
 from tracking.adapters.postgres.request_log import PostgresRequestLogStore
 from tracking.adapters.postgres.stats_reads import PostgresStatsReadModel
 from tracking.adapters.postgres.unit_of_work import PostgresUnitOfWork
@@ -41,6 +56,7 @@ from tracking.adapters.prometheus import REGISTRY as ADAPTER_METRICS
 from tracking.adapters.request_log import INTERVAL_SECONDS, running_request_log
 from tracking.adapters.system import SystemClock, UuidV7Generator
 from tracking.application.answer_cache import AnswerCache
+from tracking.application.commands.apply_retention import RetentionPolicy
 from tracking.application.commands.register_client import ClientDefaults
 from tracking.application.commands.store_queued_events import StoreQueuedEventsHandler
 from tracking.application.handlers import Handlers
@@ -50,6 +66,7 @@ from tracking.application.queries.readiness import ReadinessHandler
 from tracking.bootstrap import shared_state
 from tracking.bootstrap.handlers import Limits, build_handlers
 from tracking.bootstrap.storage import opened_engine, reachable_database, ready_database
+from tracking.domain.privacy import UserHashKey
 from tracking.domain.windows import WindowSize
 from tracking.settings import Settings
 
@@ -93,6 +110,14 @@ def _client_defaults(settings: Settings) -> ClientDefaults:
     )
 
 
+def _retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        metrics_days=settings.metrics_retention_days,
+        batch_rows=settings.retention_batch_rows,
+        backfill=timedelta(days=settings.metrics_backfill_days),
+    )
+
+
 SETTLED_ANSWER_SECONDS = 24 * 3600.0
 """How long a settled stats answer is kept: a late event drops it sooner."""
 
@@ -116,8 +141,20 @@ def _memory_uow(store: InMemoryStore) -> UnitOfWorkFactory:
     return lambda: InMemoryUnitOfWork(store)
 
 
-def _postgres_uow(engine: AsyncEngine, cache: PrincipalCache) -> UnitOfWorkFactory:
-    return lambda: PostgresUnitOfWork(engine, cache)
+def _postgres_uow(
+    engine: AsyncEngine, cache: PrincipalCache, user_hashes: UserHashKey
+) -> UnitOfWorkFactory:
+    return lambda: PostgresUnitOfWork(engine, cache, user_hashes)
+
+
+def _configured_hash_key(settings: Settings) -> bytes | None:
+    return None if settings.user_hash_key is None else settings.user_hash_key.encode()
+
+
+def _memory_hash_key(settings: Settings) -> UserHashKey:
+    """The configured key, else one made for this process (its memory store)."""
+    configured = _configured_hash_key(settings)
+    return UserHashKey.random() if configured is None else UserHashKey(configured)
 
 
 def _store_queued(handlers: Handlers) -> StoreQueuedEventsHandler:
@@ -155,14 +192,20 @@ class Container(containers.DeclarativeContainer):
     schema = providers.Singleton(migrations.AlembicSchema, database)
     migration_history = providers.Callable(migrations.history)
 
-    store = providers.Singleton(InMemoryStore)
+    store = providers.Singleton(
+        InMemoryStore, user_hash_key=providers.Callable(_memory_hash_key, settings)
+    )
     principal_cache = providers.Singleton(
         PrincipalCache, ttl_seconds=settings.provided.auth_cache_seconds
+    )
+    # The user-hash key: configured, else the database's (made once, shared by every process).
+    user_hashes = providers.Resource(
+        user_hash_key, engine, providers.Callable(_configured_hash_key, settings)
     )
     uow = providers.Selector(
         storage,
         memory=providers.Singleton(_memory_uow, store),
-        postgres=providers.Singleton(_postgres_uow, engine, principal_cache),
+        postgres=providers.Singleton(_postgres_uow, engine, principal_cache, user_hashes),
     )
     event_reads = providers.Selector(
         storage,
@@ -189,11 +232,41 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryStatsReadModel, store=store),
         postgres=providers.Singleton(PostgresStatsReadModel, engine=engine),
     )
+    erasure = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryErasureStore, store=store),
+        postgres=providers.Singleton(PostgresErasureStore, engine=engine, key=user_hashes),
+    )
+    erasure_log = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryErasureLogReadModel, store=store),
+        postgres=providers.Singleton(PostgresErasureLogReadModel, engine=engine),
+    )
+    user_data = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryUserDataReadModel, store=store),
+        postgres=providers.Singleton(PostgresUserDataReadModel, engine=engine),
+    )
     request_log_store = providers.Selector(
         storage,
         memory=providers.Singleton(InMemoryRequestLogStore, store=store),
         postgres=providers.Singleton(PostgresRequestLogStore, engine=engine),
     )
+    event_partitions = providers.Resource(
+        running_event_partitions,
+        providers.Selector(
+            storage,
+            memory=providers.Object(None),
+            postgres=providers.Singleton(
+                PostgresEventPartitions,
+                engine,
+                clock,
+                months_ahead=settings.provided.event_partition_months_ahead,
+            ),
+        ),
+    )
+    """The events' coming months' partitions, made at once and then every hour (None on
+    memory storage): opened by `serve` and `consume` as they start."""
     usage_reads = providers.Selector(
         storage,
         memory=providers.Singleton(InMemoryUsageReadModel, store=store),
@@ -317,6 +390,10 @@ class Container(containers.DeclarativeContainer):
         stats_cache=stats_cache,
         usage_cache=usage_cache,
         client_defaults=providers.Callable(_client_defaults, settings),
+        erasure=erasure,
+        erasure_log=erasure_log,
+        user_data=user_data,
+        retention=providers.Callable(_retention_policy, settings),
     )
 
     # The Kafka consumer (`tracking consume`), with its own readiness.

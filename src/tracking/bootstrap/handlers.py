@@ -6,10 +6,13 @@ from datetime import timedelta
 
 from tracking.application.answer_cache import AnswerCache
 from tracking.application.commands.admit_request import AdmitRequestHandler
+from tracking.application.commands.apply_retention import ApplyRetentionHandler, RetentionPolicy
 from tracking.application.commands.calculate_metrics import CalculateMetricsHandler
 from tracking.application.commands.deactivate_client import DeactivateClientHandler
 from tracking.application.commands.ensure_admin import EnsureAdminHandler
+from tracking.application.commands.erase_user import EraseUserHandler
 from tracking.application.commands.issue_access_token import IssueAccessTokenHandler
+from tracking.application.commands.lift_suppression import LiftSuppressionHandler
 from tracking.application.commands.record_events import RecordEventsHandler
 from tracking.application.commands.register_client import ClientDefaults, RegisterClientHandler
 from tracking.application.commands.rotate_api_key import RotateApiKeyHandler
@@ -22,6 +25,8 @@ from tracking.application.ports import (
     ClientReadModel,
     Clock,
     DependencyCheck,
+    ErasureLogReadModel,
+    ErasureStore,
     EventReadModel,
     EventWriter,
     IdGenerator,
@@ -32,12 +37,15 @@ from tracking.application.ports import (
     TokenCodec,
     UnitOfWorkFactory,
     UsageReadModel,
+    UserDataReadModel,
 )
 from tracking.application.queries.authenticate import AuthenticateHandler
 from tracking.application.queries.daily_stats import DailyStatsHandler
 from tracking.application.queries.daily_usage import DailyUsageHandler
+from tracking.application.queries.export_user import ExportUserHandler
 from tracking.application.queries.get_client import GetClientHandler
 from tracking.application.queries.list_clients import ListClientsHandler
+from tracking.application.queries.list_erasures import ListErasuresHandler
 from tracking.application.queries.list_events import ListEventsHandler
 from tracking.application.queries.list_metric_windows import ListMetricWindowsHandler
 from tracking.application.queries.list_metrics import ListMetricsHandler
@@ -76,7 +84,11 @@ def build_handlers(
     stats: StatsReadModel,
     stats_cache: AnswerCache,
     usage_cache: AnswerCache,
+    erasure: ErasureStore,
+    erasure_log: ErasureLogReadModel,
+    user_data: UserDataReadModel,
     client_defaults: ClientDefaults | None = None,
+    retention: RetentionPolicy | None = None,
 ) -> Handlers:
     """`writer` takes what clients send (the database, or Kafka in front of it);
     `store_writer` is always the database: what the Kafka consumer stores through, and what
@@ -84,6 +96,7 @@ def build_handlers(
     `changes` tells every process of a committed client change; `client_defaults` are the
     limits of a client registered without any (by default, the domain's)."""
     defaults = client_defaults or ClientDefaults()
+    retention = retention or RetentionPolicy(backfill=policy.backfill)
     return Handlers(
         admit_request=AdmitRequestHandler(limiter, enabled=limits.enabled),
         record_events=RecordEventsHandler(writer, clock, ids, event_max_age, stats_cache),
@@ -98,6 +111,11 @@ def build_handlers(
         ensure_admin=EnsureAdminHandler(uow, clock, ids, changes, defaults),
         issue_access_token=IssueAccessTokenHandler(tokens),
         calculate_metrics=CalculateMetricsHandler(metrics, clock, policy),
+        apply_retention=ApplyRetentionHandler(uow, clients, clock, stats_cache, retention),
+        erase_user=EraseUserHandler(
+            uow, erasure, clients, clock=clock, ids=ids, window_size=policy.size, stats=stats_cache
+        ),
+        lift_suppression=LiftSuppressionHandler(uow),
         authenticate=AuthenticateHandler(
             clients, tokens, limiter, clock, failures_per_minute=limits.auth_failures_per_minute
         ),
@@ -110,5 +128,7 @@ def build_handlers(
         top_clients=TopClientsHandler(usage, usage_cache, clock),
         daily_stats=DailyStatsHandler(stats, stats_cache, clock),
         stats_series=StatsSeriesHandler(stats, stats_cache, clock),
+        export_user=ExportUserHandler(user_data),
+        list_erasures=ListErasuresHandler(erasure_log),
         readiness=ReadinessHandler(checks),
     )

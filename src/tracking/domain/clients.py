@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -18,6 +18,8 @@ DEFAULT_RATE_LIMIT_PER_MINUTE = 1000
 MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
 DEFAULT_EVENTS_PER_MINUTE = 60_000
 MAX_EVENTS_PER_MINUTE = 10_000_000
+MAX_RETENTION_DAYS = 36_500
+"""A hundred years: longer is "for ever", which is said with no retention at all."""
 
 
 class Role(StrEnum):
@@ -77,6 +79,8 @@ class Client:
     created_at: datetime
     api_key_hash: str
     api_key_prefix: str
+    retention_days: int | None = None
+    """How many days its events are kept, by when they occurred; None keeps them for ever."""
 
     @classmethod
     def register(
@@ -89,6 +93,7 @@ class Client:
         events_per_minute: int,
         created_at: datetime,
         api_key: ApiKey,
+        retention_days: int | None = None,
     ) -> "Client":
         return cls(
             id=id,
@@ -100,6 +105,7 @@ class Client:
             created_at=created_at,
             api_key_hash=api_key.digest,
             api_key_prefix=api_key.display_prefix,
+            retention_days=retention_days_of(retention_days),
         )
 
     @property
@@ -141,6 +147,14 @@ class Client:
             active=self.active if active is None else active,
         )
 
+    def retained_for(self, days: int | None) -> "Client":
+        """This client keeping its events `days` days; None keeps them for ever."""
+        return replace(self, retention_days=retention_days_of(days))
+
+    def retention_cutoff(self, now: datetime) -> datetime | None:
+        """Its events that occurred before this instant are past retention; None: none are."""
+        return None if self.retention_days is None else now - timedelta(days=self.retention_days)
+
 
 def name_of(value: str) -> str:
     name = value.strip()
@@ -167,5 +181,20 @@ def events_per_minute_of(value: int) -> int:
             "invalid_events_per_minute",
             "events_per_minute",
             f"must be between 1 and {MAX_EVENTS_PER_MINUTE}",
+        )
+    return value
+
+
+def retention_days_of(value: int | None) -> int | None:
+    """None (kept for ever), or a whole number of days from 1 to MAX_RETENTION_DAYS."""
+    if value is None:
+        return None
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if not whole or not 1 <= value <= MAX_RETENTION_DAYS:
+        raise RuleViolation(
+            "invalid_retention_days",
+            "retention_days",
+            f"must be a whole number of days between 1 and {MAX_RETENTION_DAYS}, "
+            "or null to keep events for ever",
         )
     return value

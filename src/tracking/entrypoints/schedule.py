@@ -1,12 +1,20 @@
 """TRACKING_METRICS_SCHEDULE=internal: `serve` runs the metrics calculation itself, shortly
 after each window is due. For single-node installs; several replicas are safe (the run lock
-lets one compute and the others find `already_running`)."""
+lets one compute and the others find `already_running`).
+
+TRACKING_RETENTION_INTERVAL_SECONDS=N (0, the default: off): `serve` applies retention at
+start and every N seconds after, as `tracking retention` does. Several replicas are safe
+too: each batch skips the rows another holds, so their runs share the work."""
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from tracking.application.commands.apply_retention import (
+    ApplyRetention,
+    ApplyRetentionHandler,
+)
 from tracking.application.commands.calculate_metrics import (
     CalculateMetrics,
     CalculateMetricsHandler,
@@ -14,6 +22,7 @@ from tracking.application.commands.calculate_metrics import (
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import Clock
 from tracking.application.principal import Principal
+from tracking.entrypoints.retention_report import report_lines
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +61,22 @@ async def _run_once(calculate: CalculateMetricsHandler) -> timedelta | None:
             "scheduled metrics run: %d windows computed, %d pending", len(run.computed), run.pending
         )
     return timedelta(0) if run.pending else None
+
+
+async def run_retention_schedule(
+    apply: ApplyRetentionHandler, interval_seconds: float, sleep: Sleep = asyncio.sleep
+) -> None:
+    """Runs until cancelled: at start, then every `interval_seconds`. A run that fails is
+    logged and tried again a minute later (or at the next interval, if sooner); what it left
+    is removed by the next one."""
+    while True:
+        try:
+            report = await apply(ApplyRetention(actor=Principal.operator()))
+        except Exception:
+            log.exception("the scheduled retention run failed; retrying in a minute")
+            delay = min(interval_seconds, RETRY_AFTER_FAILURE.total_seconds())
+        else:
+            for line in report_lines(report):
+                log.info("scheduled retention run: %s", line)
+            delay = interval_seconds
+        await sleep(delay)

@@ -20,6 +20,7 @@ found, and that one is dead-lettered as `internal_error`, so no partition stalls
 _REASONS = {
     "invalid_json": "undecodable",
     "unknown_client": "unknown_client",
+    "user_suppressed": "user_suppressed",
     "internal_error": "internal_error",
 }
 
@@ -36,7 +37,8 @@ class DeadLetter:
 
     @property
     def reason(self) -> str:
-        """`undecodable`, `unknown_client`, `internal_error` or `invalid_event`."""
+        """`undecodable`, `unknown_client`, `user_suppressed` (its user was erased with
+        suppression), `internal_error` or `invalid_event`."""
         return _REASONS.get(self.error.code, "invalid_event")
 
 

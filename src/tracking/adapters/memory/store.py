@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from tracking.application.privacy import ErasureView
 from tracking.application.usage import LoggedRequest
 from tracking.application.views import UserMetricView, WindowView
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
+from tracking.domain.privacy import UserHashKey
 from tracking.domain.windows import StaleMark
 
 
@@ -33,6 +35,11 @@ class InMemoryStore:
     request_log: dict[date, dict[tuple[UUID, datetime, UUID], LoggedRequest]] = field(
         default_factory=dict
     )
+    # Privacy: suppressed users by (client_id, user hash), when; the erasure log by id; and
+    # the key of the hashes, made for this store (this process) unless one is configured.
+    suppressed: dict[tuple[UUID, bytes], datetime] = field(default_factory=dict)
+    erasures: dict[UUID, ErasureView] = field(default_factory=dict)
+    user_hash_key: UserHashKey = field(default_factory=UserHashKey.random)
 
     def events_of(self, client_id: UUID) -> dict[UUID, Event]:
         return self.events.get(client_id, {})

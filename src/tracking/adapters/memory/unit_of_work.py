@@ -5,6 +5,8 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from tracking.adapters.memory.privacy import InMemorySuppressionRepository
+from tracking.adapters.memory.retention import InMemoryRetentionRepository
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.ports import (
     ClientRepository,
@@ -79,6 +81,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.events = self._events = InMemoryEventRepository(store)
         self.clients = self._clients = InMemoryClientRepository(store)
         self.windows = self._windows = InMemoryWindowRepository()
+        self.suppressions = self._suppressions = InMemorySuppressionRepository(store)
+        self.retention = self._retention = InMemoryRetentionRepository(store)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
@@ -93,6 +97,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         self._events.pending.clear()
         self._clients.pending.clear()
         self._windows.pending.clear()
+        self._retention.pending.clear()
+        self._suppressions.clear()
         self._store.lock.release()
 
     async def commit(self) -> None:
@@ -101,5 +107,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         for client in self._clients.pending.values():
             self._store.put_client(client)
         self._store.stale.update(self._windows.pending)
+        self._suppressions.apply()
+        self._retention.pending.apply(self._store)
+        self._retention.pending.clear()
         self._events.pending.clear()
         self._clients.pending.clear()

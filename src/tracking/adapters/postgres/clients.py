@@ -116,6 +116,7 @@ def _row(client: Client) -> dict[str, Any]:
         "created_at": client.created_at,
         "api_key_hash": client.api_key_hash,
         "api_key_prefix": client.api_key_prefix,
+        "retention_days": client.retention_days,
     }
 
 
@@ -130,6 +131,7 @@ def _client(row: asyncpg.Record) -> Client:
         created_at=row["created_at"],
         api_key_hash=row["api_key_hash"],
         api_key_prefix=row["api_key_prefix"],
+        retention_days=row["retention_days"],
     )
 
 
@@ -142,6 +144,7 @@ _VIEW_COLUMNS = (
     clients.c.active,
     clients.c.created_at,
     clients.c.api_key_prefix,
+    clients.c.retention_days,
 )
 _ONE_CLIENT = Statement.of(select(*_VIEW_COLUMNS).where(clients.c.id == bindparam("client_id")))
 _ALL_CLIENTS = Statement.of(select(*_VIEW_COLUMNS).order_by(clients.c.created_at, clients.c.id))
@@ -215,6 +218,7 @@ class PostgresClientReadModel(ClientReadModel):
                 active=row["active"],
                 created_at=row["created_at"],
                 api_key_prefix=row["api_key_prefix"],
+                retention_days=row["retention_days"],
             )
             for row in rows
         ]

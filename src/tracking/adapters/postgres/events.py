@@ -16,23 +16,38 @@ from tracking.domain.events import Event
 # One statement per batch, whatever its size. The batch travels as one JSON document, which
 # msgspec encodes in C for a fifth of what asyncpg's binary arrays cost this process (and
 # which keeps every instant exact: the binary codec turns the year 9999's last microsecond
-# into infinity). Rows are inserted in key order, so two batches holding the same keys lock
-# them in one order and cannot deadlock.
+# into infinity).
+#
+# `events` is partitioned by `occurred_at`, and PostgreSQL enforces uniqueness only on keys
+# that hold the partitioning column: the key `(client_id, id)` is kept unique in
+# `event_keys`, which is not partitioned. Each key goes in there first, `ON CONFLICT DO
+# NOTHING`, and only the events whose key went in are inserted, in the same statement (so
+# one transaction): the same key sent again with another time is still a duplicate. Keys go
+# in in key order, so two batches holding the same keys lock them in one order and cannot
+# deadlock; a batch meeting a key another transaction is adding waits for it, then skips it.
 INSERT_EVENTS = """
+WITH batch AS (
+    SELECT (e->>0)::uuid AS client_id, (e->>1)::uuid AS id, e->>2 AS user_id, e->>3 AS action,
+           (e->>4)::timestamptz AS occurred_at, (e->>5)::timestamptz AS received_at,
+           e->6 AS metadata
+    FROM jsonb_array_elements($1::jsonb) AS e
+), new_keys AS (
+    INSERT INTO event_keys (client_id, id, occurred_at)
+    SELECT client_id, id, occurred_at FROM batch ORDER BY client_id, id
+    ON CONFLICT (client_id, id) DO NOTHING
+    RETURNING client_id, id
+)
 INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
-SELECT (e->>0)::uuid, (e->>1)::uuid, e->>2, e->>3, (e->>4)::timestamptz,
-       (e->>5)::timestamptz, e->6
-FROM jsonb_array_elements($1::jsonb) AS e
-ORDER BY 1, 2
-ON CONFLICT (client_id, id) DO NOTHING
+SELECT b.client_id, b.id, b.user_id, b.action, b.occurred_at, b.received_at, b.metadata
+FROM batch AS b JOIN new_keys AS k ON k.client_id = b.client_id AND k.id = b.id
 """
 # Asked only when fewer rows went in than were sent (a redelivery, a retry): the positions in
-# the batch of the events stored before this transaction, whose rows it did not write.
+# the batch of the events stored before this transaction, whose keys it did not write.
 STORED_BEFORE = """
 SELECT b.position
 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(e, position)
-JOIN events ON events.client_id = (b.e->>0)::uuid AND events.id = (b.e->>1)::uuid
-WHERE events.xmin <> pg_current_xact_id()::xid
+JOIN event_keys AS k ON k.client_id = (b.e->>0)::uuid AND k.id = (b.e->>1)::uuid
+WHERE k.xmin <> pg_current_xact_id()::xid
 """
 _ENCODE = msgspec.json.Encoder().encode
 # Metadata goes into the document as JSON, not as a string: decoded as `Raw`, it is checked to

@@ -11,7 +11,9 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     Table,
     Text,
@@ -36,6 +38,7 @@ clients = Table(
     Column("role", Text, nullable=False),
     Column("rate_limit_per_minute", Integer, nullable=False),
     Column("events_per_minute", Integer, nullable=False),
+    Column("retention_days", Integer, nullable=True),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("api_key_hash", Text, nullable=False, unique=True),
@@ -43,25 +46,47 @@ clients = Table(
     CheckConstraint("role IN ('admin', 'client')", name="role"),
 )
 
-# No foreign key to clients: clients are never deleted (only deactivated), and a key check
-# per inserted row would tax the hottest path for nothing.
+# Partitioned by UTC month of `occurred_at` (migration 0008): a month past retention goes
+# with one DROP TABLE of its partition. The application makes the months ahead
+# (`adapters/postgres/event_partitions.py`); `events_default` (made by the migration) takes
+# any other time, so an insert never fails. The key holds the partitioning column, as
+# PostgreSQL requires, after client_id, as every tenant table's does; with `user_id` and
+# `action` carried, the stats read it alone (it was migration 0006's covering index).
+# `(client_id, id)` is kept unique across partitions by `event_keys` below. No foreign key to
+# clients: clients are never deleted (only deactivated), and a key check per inserted row
+# would tax the hottest path for nothing.
 events = Table(
     "events",
     metadata,
-    Column("client_id", Uuid, primary_key=True),
-    Column("id", Uuid, primary_key=True),
+    Column("client_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
     Column("user_id", Text, nullable=False),
     Column("action", Text, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("metadata", JSONB, nullable=False),
-    # Listing one user's events by time, and one client's events by time (keyset order);
-    # the second carries what the stats count, so they read it alone (migration 0006).
+    PrimaryKeyConstraint(
+        "client_id", "occurred_at", "id", postgresql_include=["user_id", "action"]
+    ),
+    # Listing one user's events by time (and erasing them).
     Index(None, "client_id", "user_id", "occurred_at", "id"),
-    Index(None, "client_id", "occurred_at", "id", postgresql_include=["user_id", "action"]),
     # Scanning a time range across clients (metrics windows): BRIN, because events arrive
     # roughly in time order, and it costs inserts next to nothing.
     Index("ix_events_occurred_at_brin", "occurred_at", postgresql_using="brin"),
+    postgresql_partition_by="RANGE (occurred_at)",
+)
+
+# One row per stored event, not partitioned: its primary key is what makes `(client_id,
+# id)` unique across the events' partitions. Written in the events' insert statement first
+# (`ON CONFLICT DO NOTHING`; only the events whose key went in are inserted), deleted with
+# the events by a statement trigger on `events` (any DELETE: an erasure, retention) and with
+# a dropped month's partition by the maintainer. `occurred_at` says which partition holds it.
+event_keys = Table(
+    "event_keys",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
 )
 
 # One row per (client, user, window) with at least one event; a window's rows are replaced
@@ -133,11 +158,48 @@ request_log = Table(
     postgresql_partition_by="RANGE (requested_at)",
 )
 
-_MADE_BY_THE_APPLICATION = re.compile(r"request_log_p\d{8}", re.ASCII)
+# A user whose later events are refused, as a keyed hash of the user id, never in clear.
+suppressed_users = Table(
+    "suppressed_users",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("user_hash", LargeBinary, primary_key=True),
+    Column("suppressed_at", DateTime(timezone=True), nullable=False),
+)
+
+# The erasure log: who erased which (hashed) user when, and the counts; not the data.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True),
+    Column("user_hash", LargeBinary, nullable=False),
+    Column("erased_by", Uuid, nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    Column("events_deleted", BigInteger, nullable=False),
+    Column("metric_rows_deleted", BigInteger, nullable=False),
+    Column("windows_affected", Integer, nullable=False),
+    Column("suppressed", Boolean, nullable=False),
+    Index("ix_erasures_erased_at", "erased_at"),
+)
+
+# Secrets made once by whichever process first needs them and shared by every process (the
+# user-hash key), so hashes agree across replicas and restarts.
+service_keys = Table(
+    "service_keys",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("secret", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+_PARTITIONS = re.compile(r"request_log_p\d{8}|events_p\d{6}|events_default", re.ASCII)
 
 
 def managed_by_migrations(name: str | None, kind: str, _parents: object) -> bool:
     """Alembic's `include_name`: what autogenerate compares. The request log's daily
-    partitions are the application's, made and dropped as days pass, not the migrations':
-    left out, autogenerate would write a `drop_table` for each."""
-    return not (kind == "table" and name is not None and _MADE_BY_THE_APPLICATION.fullmatch(name))
+    partitions and the events' monthly ones are the application's, made and dropped as time
+    passes, not the migrations': left out, autogenerate would write a `drop_table` for each.
+    The events' default partition is the migration's, but a partition all the same: its
+    columns and indexes are its parent's."""
+    return not (kind == "table" and name is not None and _PARTITIONS.fullmatch(name))

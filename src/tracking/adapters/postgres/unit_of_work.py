@@ -10,8 +10,11 @@ from tracking.adapters.postgres.clients import PostgresClientRepository
 from tracking.adapters.postgres.database import commit_unknown, driver_connection, is_outage
 from tracking.adapters.postgres.events import PostgresEventRepository
 from tracking.adapters.postgres.principal_cache import PrincipalCache
+from tracking.adapters.postgres.privacy import PostgresSuppressionRepository
+from tracking.adapters.postgres.retention import PostgresRetentionRepository
 from tracking.adapters.postgres.windows import PostgresWindowRepository
 from tracking.application.ports import UnitOfWork
+from tracking.domain.privacy import UserHashKey
 
 
 class PostgresUnitOfWork(UnitOfWork):
@@ -20,10 +23,15 @@ class PostgresUnitOfWork(UnitOfWork):
     events: PostgresEventRepository
     clients: PostgresClientRepository
     windows: PostgresWindowRepository
+    suppressions: PostgresSuppressionRepository
+    retention: PostgresRetentionRepository
 
-    def __init__(self, engine: AsyncEngine, cache: PrincipalCache) -> None:
+    def __init__(
+        self, engine: AsyncEngine, cache: PrincipalCache, user_hashes: UserHashKey
+    ) -> None:
         self._engine = engine
         self._cache = cache
+        self._user_hashes = user_hashes
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -39,6 +47,8 @@ class PostgresUnitOfWork(UnitOfWork):
         self.events = PostgresEventRepository(connection)
         self.clients = PostgresClientRepository(connection)
         self.windows = PostgresWindowRepository(connection)
+        self.suppressions = PostgresSuppressionRepository(connection, self._user_hashes)
+        self.retention = PostgresRetentionRepository(connection)
         return self
 
     async def __aexit__(

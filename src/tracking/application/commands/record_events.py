@@ -12,6 +12,7 @@ from tracking.application.answer_cache import AnswerCache
 from tracking.application.ports import Clock, EventWriter, IdGenerator, Queued, Stored
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import NO_METADATA, Event, check_metadata_depth
+from tracking.domain.privacy import UserSuppressed
 
 RecordedStatus = Literal["stored", "duplicate", "accepted"]
 ItemStatus = RecordedStatus | Literal["rejected"]
@@ -60,7 +61,8 @@ class RecordedEvents:
 
 class RecordEventsHandler:
     """Each item is `stored`, `duplicate` (its id was already stored for this client, or came
-    earlier in the same batch) or `rejected` with the broken rule. Valid items are stored even
+    earlier in the same batch) or `rejected` with the broken rule (`user_suppressed` when its
+    user was erased with suppression). Valid items are stored even
     when others are rejected, in one transaction: the answer comes after the commit.
 
     When the writer hands events to a queue instead (Kafka ingest), valid items are `accepted`:
@@ -144,9 +146,14 @@ class CheckedBatch:
             case Queued():
                 for position in self._positions:
                     self._settle(position, "accepted")
-            case Stored(duplicates=stored_before) if stored_before:
+            case Stored(duplicates=stored_before, suppressed=suppressed) if (
+                stored_before or suppressed
+            ):
                 for position, event in zip(self._positions, self.events, strict=True):
-                    if (event.client_id, event.id) in stored_before:
+                    key = (event.client_id, event.id)
+                    if key in suppressed:
+                        self._refuse(position, UserSuppressed())
+                    elif key in stored_before:
                         self._settle(position, "duplicate")
         return self.results
 
@@ -163,3 +170,7 @@ class CheckedBatch:
         result = self.results[position]
         assert isinstance(result, Recorded)  # noqa: S101 - positions point at recorded ones
         self.results[position] = Recorded(index=result.index, id=result.id, status=status)
+
+    def _refuse(self, position: int, error: TrackingError) -> None:
+        result = self.results[position]
+        self.results[position] = Rejected(index=result.index, id=result.id, error=error)

@@ -39,6 +39,8 @@ class RegisterClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     rate_limit_per_minute: int | None = None
     events_per_minute: int | None = None
     """None: the handler's defaults."""
+    retention_days: int | None = None
+    """None: its events are kept for ever."""
 
 
 class RegisteredClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,7 +50,7 @@ class RegisteredClient(msgspec.Struct, frozen=True, kw_only=True):
 
 class RegisterClientHandler:
     """Only an admin registers clients; names are unique. Limits not given are the
-    installation's defaults."""
+    installation's defaults; a client given no retention keeps its events for ever."""
 
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, defaults: ClientDefaults
@@ -74,6 +76,7 @@ class RegisterClientHandler:
             events_per_minute=self._defaults.events_per_minute if events is None else events,
             created_at=self._clock.now(),
             api_key=api_key,
+            retention_days=command.retention_days,
         )
         async with self._uow() as uow:
             if await uow.clients.get_by_name(client.name) is not None:

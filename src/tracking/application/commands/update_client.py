@@ -15,7 +15,8 @@ from tracking.domain.errors import InvalidInput
 
 
 class UpdateClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """None leaves a field as it is; at least one must be given."""
+    """None leaves a field as it is; at least one must be given. `retention_days` is left as
+    it is when unset; None there keeps the client's events for ever."""
 
     actor: Principal
     client_id: UUID
@@ -23,12 +24,14 @@ class UpdateClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     events_per_minute: int | None = None
     role: Role | None = None
     active: bool | None = None
+    retention_days: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class UpdateClientHandler:
     """Only an admin changes clients. `active: true` reactivates a client, and its current key
-    works again. The last active admin cannot be demoted nor deactivated: that would lock
-    every operator out of the API. A change that changes nothing writes nothing."""
+    works again; `retention_days: null` keeps its events for ever. The last active admin
+    cannot be demoted nor deactivated: that would lock every operator out of the API. A change
+    that changes nothing writes nothing."""
 
     def __init__(self, uow: UnitOfWorkFactory, changes: ClientChanges) -> None:
         self._uow = uow
@@ -43,10 +46,11 @@ class UpdateClientHandler:
             command.role,
             command.active,
         )
-        if all(value is None for value in wanted):
+        if all(value is None for value in wanted) and command.retention_days is msgspec.UNSET:
             raise InvalidInput(
                 "nothing_to_change",
-                "name at least one of rate_limit_per_minute, events_per_minute, role, active",
+                "name at least one of rate_limit_per_minute, events_per_minute, role, active, "
+                "retention_days",
             )
         async with self._uow() as uow:
             client = await uow.clients.get(command.client_id)
@@ -58,6 +62,8 @@ class UpdateClientHandler:
                 role=command.role,
                 active=command.active,
             )
+            if not isinstance(command.retention_days, msgspec.UnsetType):
+                changed = changed.retained_for(command.retention_days)
             if changed == client:
                 return client_view(client)
             await keep_an_active_admin(uow.clients, client, changed)

@@ -1,5 +1,5 @@
 """The `tracking` command: serve the API, consume Kafka, migrate the schema, compute metrics,
-administer clients.
+apply retention, administer clients.
 
 `--help` answers at once: the modules that define the commands import only click, the
 settings, the domain and the standard library. What a command runs on (SQLAlchemy, alembic,
@@ -13,7 +13,9 @@ from tracking.entrypoints.cli.clients import clients
 from tracking.entrypoints.cli.consume import consume
 from tracking.entrypoints.cli.metrics import calculate_metrics
 from tracking.entrypoints.cli.migrate import migrate
+from tracking.entrypoints.cli.retention import retention
 from tracking.entrypoints.cli.serve import serve
+from tracking.entrypoints.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +30,7 @@ def main(*, verbose: bool) -> None:
     # `verbose` is read from this context by the command that runs (`common.load`).
 
 
-for command in (serve, consume, migrate, calculate_metrics, clients):
+for command in (serve, consume, migrate, calculate_metrics, retention, clients, users):
     main.add_command(command)
 
 

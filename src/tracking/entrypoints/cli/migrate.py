@@ -55,5 +55,9 @@ async def _migrated(container: "Container", action: str, revision: str | None) -
     except CommandError as error:
         raise click.ClickException(f"migrate {action}: {error}") from None
     at, head = await schema.current(), schema.head()
+    if action == "upgrade" and at == head:
+        # The events' coming months, made as the schema reaches head (`serve` and `consume`
+        # make them too as they start, and every hour).
+        await resolved(container.event_partitions())
     state = "at head" if at == head else f"head is {head}"
     return f"schema at {at or 'nothing (empty database)'} ({state})"

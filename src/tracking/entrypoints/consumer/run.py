@@ -32,6 +32,7 @@ class ConsumerService:
         container = self._container
         settings = container.settings()
         try:
+            await resolved(container.event_partitions())
             consumer = await resolved(container.kafka_consumer())
             readiness = await resolved(container.consumer_readiness())
             self._stop_consumer = consumer.stop

@@ -30,9 +30,10 @@ from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, EventBat
 from tracking.entrypoints.http.stats import StatsController
 from tracking.entrypoints.http.tokens import TokenController
 from tracking.entrypoints.http.usage import UsageController
+from tracking.entrypoints.http.users import ErasureController, UserController
 from tracking.entrypoints.probes import HealthController, metrics_route
 from tracking.entrypoints.prometheus import api_registry, exposition
-from tracking.entrypoints.schedule import run_metrics_schedule
+from tracking.entrypoints.schedule import run_metrics_schedule, run_retention_schedule
 
 
 def create_app(container: Container, *, admin: bool = True) -> Litestar:
@@ -49,6 +50,8 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
             MetricsController,
             UsageController,
             StatsController,
+            UserController,
+            ErasureController,
         ],
         security=[{"BearerToken": []}, {"ApiKey": []}],
     )
@@ -101,21 +104,34 @@ def _opened(
         try:
             handlers = await resolved(container.handlers())
             app.state.handlers = handlers
+            await resolved(container.event_partitions())
             recorder.log = await resolved(container.request_log())
             settings = container.settings()
             if admin:
                 await ensure_admin(handlers, settings)
-            schedule = None
+            schedules = []
             if settings.metrics_schedule == "internal":
-                schedule = asyncio.create_task(
-                    run_metrics_schedule(
-                        handlers.calculate_metrics, container.clock(), container.metrics_policy()
+                schedules.append(
+                    asyncio.create_task(
+                        run_metrics_schedule(
+                            handlers.calculate_metrics,
+                            container.clock(),
+                            container.metrics_policy(),
+                        )
+                    )
+                )
+            if settings.retention_interval_seconds:
+                schedules.append(
+                    asyncio.create_task(
+                        run_retention_schedule(
+                            handlers.apply_retention, settings.retention_interval_seconds
+                        )
                     )
                 )
             try:
                 yield
             finally:
-                if schedule is not None:
+                for schedule in schedules:
                     schedule.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await schedule

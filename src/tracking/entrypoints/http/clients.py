@@ -64,6 +64,7 @@ class ClientController(Controller):
             role=data.role,
             rate_limit_per_minute=_given(data.rate_limit_per_minute),
             events_per_minute=_given(data.events_per_minute),
+            retention_days=_given(data.retention_days),
         )
         registered = await handlers.register_client(command)
         return ClientWithKey.of(registered.client, registered.api_key)
@@ -101,7 +102,7 @@ class ClientController(Controller):
         "/{client_id:uuid}",
         dto=ClientUpdateBody,
         return_dto=None,
-        summary="Change a client's limits, role or activity (admin)",
+        summary="Change a client's limits, role, activity or retention (admin)",
         description=UpdateClientHandler.__doc__,
         responses=documented(400, 401, 403, 404, 409, 415),
     )
@@ -119,6 +120,7 @@ class ClientController(Controller):
             events_per_minute=_given(data.events_per_minute),
             role=_given(data.role),
             active=_given(data.active),
+            retention_days=data.retention_days,
         )
         return await handlers.update_client(command)
 

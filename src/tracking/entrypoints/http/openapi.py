@@ -100,10 +100,11 @@ REQUEST_EXAMPLES: dict[tuple[str, str], object] = {
     ("post", "/api/event"): _EVENT,
     ("post", "/api/events"): _BATCH,
     ("post", "/api/import"): _BATCH,
-    ("post", "/api/clients"): {"name": "shop-frontend", "role": "client"},
+    ("post", "/api/clients"): {"name": "shop-frontend", "role": "client", "retention_days": 90},
     ("patch", "/api/clients/{client_id}"): {
         "rate_limit_per_minute": 600,
         "events_per_minute": 30000,
+        "retention_days": 365,
     },
 }
 # Every /api operation can meet a bug (500), an outage (503) or a rate limit (429); one with

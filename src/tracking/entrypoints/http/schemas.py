@@ -10,6 +10,7 @@ from tracking.application.views import ClientView, client_view
 from tracking.domain.clients import (
     MAX_EVENTS_PER_MINUTE,
     MAX_RATE_LIMIT_PER_MINUTE,
+    MAX_RETENTION_DAYS,
     NAME_MAX_LENGTH,
     Client,
     Role,
@@ -18,6 +19,10 @@ from tracking.domain.clients import (
 Status = Literal["stored", "duplicate", "accepted"]
 
 _METADATA_EXAMPLE = {"page": "/hello/world"}
+_RETENTION = (
+    f"1-{MAX_RETENTION_DAYS} days: its events that occurred longer ago than that are removed "
+    "by `tracking retention` (their metrics stay); null keeps them for ever"
+)
 
 
 class EventIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -120,11 +125,16 @@ class ClientIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "counts N); by default the installation's (60000 unless configured)."
         ),
     ] = msgspec.UNSET
+    retention_days: Annotated[
+        int | msgspec.UnsetType | None,
+        msgspec.Meta(description=_RETENTION + ", as when left out.", examples=[90]),
+    ] = msgspec.UNSET
 
 
 class ClientUpdateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What to change; a field left out stays as it is, and at least one must be sent.
-    Unset, not None, marks one left out, so `null` is refused rather than read as "keep"."""
+    Unset, not None, marks one left out, so `null` is refused rather than read as "keep"
+    (but for `retention_days`, where `null` clears the retention: events kept for ever)."""
 
     rate_limit_per_minute: Annotated[
         int | msgspec.UnsetType,
@@ -141,6 +151,11 @@ class ClientUpdateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     active: Annotated[
         bool | msgspec.UnsetType,
         msgspec.Meta(description="false deactivates the client; true reactivates it."),
+    ] = msgspec.UNSET
+    # The one field where null means something: "no retention", not "keep as it is".
+    retention_days: Annotated[
+        int | msgspec.UnsetType | None,
+        msgspec.Meta(description=_RETENTION + ".", examples=[90]),
     ] = msgspec.UNSET
 
 

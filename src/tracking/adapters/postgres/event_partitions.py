@@ -1,0 +1,92 @@
+"""The events' monthly partitions (UTC months of `occurred_at`), made ahead by the
+application: at start and every hour, this month's and the next `months_ahead` months'. An
+event of a month without a partition lands in `events_default`, so an insert never fails;
+its rows move into their month's partition when that is made.
+
+Dropping a month deletes its events' keys in the same transaction (`event_keys`, the table
+that keeps `(client_id, id)` unique across partitions), so a key is never left without its
+event, nor an event without its key."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tracking.adapters.postgres.partitions import MONTH, Layout, PartitionMaintainer, month_of
+from tracking.application.ports import Clock
+
+log = logging.getLogger(__name__)
+
+UPKEEP_SECONDS = 3600.0
+
+LAYOUT = Layout(
+    parent="events",
+    column="occurred_at",
+    period=MONTH,
+    default="events_default",
+    before_drop=(
+        "DELETE FROM event_keys AS k USING {partition} AS e "
+        "WHERE k.client_id = e.client_id AND k.id = e.id"
+    ),
+)
+
+
+def months_from(first: date, count: int) -> list[date]:
+    months = [month_of(first)]
+    for _ in range(count):
+        months.append(MONTH.following(months[-1]))
+    return months
+
+
+class PostgresEventPartitions:
+    def __init__(self, engine: AsyncEngine, clock: Clock, *, months_ahead: int) -> None:
+        self.maintainer = PartitionMaintainer(engine, LAYOUT)
+        self._clock = clock
+        self._months_ahead = months_ahead
+
+    async def upkeep(self) -> list[date]:
+        """This month's partition and the next months' made; the months it made."""
+        today = self._clock.now().astimezone(UTC).date()
+        made = await self.maintainer.prepare(months_from(today, self._months_ahead))
+        if made:
+            log.info("events: made the partitions of %s", ", ".join(f"{m:%Y-%m}" for m in made))
+        return made
+
+    async def drop_before(self, month: date) -> list[date]:
+        """Drops the months before `month` whole, their events' keys with them."""
+        return await self.maintainer.drop_before(month_of(month))
+
+
+async def running_event_partitions(
+    partitions: PostgresEventPartitions | None, interval: float = UPKEEP_SECONDS
+) -> AsyncIterator[PostgresEventPartitions | None]:
+    """The upkeep done once (awaited, so a start makes its months before it serves), then
+    every `interval` seconds until closed. A failure (a lock not granted in time) is logged
+    and tried again at the next round: meanwhile, the default partition takes the rows."""
+    if partitions is None:  # memory storage
+        yield None
+        return
+    await _upkeep(partitions)
+    task = asyncio.create_task(_every(partitions, interval), name="event-partitions")
+    try:
+        yield partitions
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _every(partitions: PostgresEventPartitions, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await _upkeep(partitions)
+
+
+async def _upkeep(partitions: PostgresEventPartitions) -> None:
+    try:
+        await partitions.upkeep()
+    except Exception:
+        log.exception("events: making the coming months' partitions failed; trying again later")
