@@ -151,31 +151,31 @@ class AnswerCache:
         """After the commit that wrote rows (at `now`), each of a tenant at an instant:
         drops the answers their late ones change. Live rows give no cache call."""
         late = late_days(written, now)
-        if not late:
-            return
-        tags: set[str] = set()
-        months: set[tuple[str, date]] = set()
-        for tenant, day in late:
-            prefix = _tenant(self._namespace, tenant)
-            tags.update((_day_tag(prefix, day), _month_tag(prefix, day)))
-            months.add((prefix, day.replace(day=1)))
-        for prefix, month in months:
-            await self._cache.set(_mark(prefix, month), uuid4().bytes, self._guard)
-        await self._cache.invalidate_tags(tags)
+        if late:
+            await self._forget(late)
 
     async def forget_removed(self, tenant: Tenant, first: datetime, last: datetime) -> None:
         """After the commit that removed a tenant's rows in bulk (past their retention), the
         first of them at `first` and the last at `last`: drops every answer about any UTC day
         from `first`'s to `last`'s, as `forget_late` does a late row's (its months marked
         first, then its days' and months' tags dropped), and no other answer."""
-        prefix = _tenant(self._namespace, tenant)
         start, end = first.astimezone(UTC).date(), last.astimezone(UTC).date()
-        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-        months = sorted({day.replace(day=1) for day in days})
-        for month in months:
+        await self._forget(
+            (tenant, start + timedelta(days=n)) for n in range((end - start).days + 1)
+        )
+
+    async def _forget(self, days: Iterable[tuple[Tenant, date]]) -> None:
+        """Each tenant's day: its months marked first (an answer being made across the
+        change is not kept), then the day's and month's tags dropped."""
+        tags: set[str] = set()
+        months: set[tuple[str, date]] = set()
+        for tenant, day in days:
+            prefix = _tenant(self._namespace, tenant)
+            tags.update((_day_tag(prefix, day), _month_tag(prefix, day)))
+            months.add((prefix, day.replace(day=1)))
+        for prefix, month in months:
             await self._cache.set(_mark(prefix, month), uuid4().bytes, self._guard)
-        tags = [_day_tag(prefix, day) for day in days]
-        await self._cache.invalidate_tags([*tags, *(_month_tag(prefix, m) for m in months)])
+        await self._cache.invalidate_tags(tags)
 
     async def forget_all(self) -> None:
         """Drops every answer of this kind (rows removed in bulk, past their retention)."""
