@@ -8,9 +8,11 @@ client over three months, and a `tracking serve` on each. In `--rounds` alternat
 bench/load.py drives single events (`POST /api/event`, 64 connections), batches of 1000
 (`POST /api/events`, 4 connections) and listing (`GET /api/events?user_id&from&till`, one
 connection) on both, and the ratio partitioned / single table is printed (target >= 0.9).
-Then a month of `--drop-events` events goes, each round: its partition dropped with its
-keys, beside a `DELETE` of the same rows from the single table (and from the partitioned
-one, where the key trigger deletes the keys too). Median and spread of the rounds."""
+Then a month of `--drop-events` events goes, each round, as retention makes it go: its
+partition dropped (the moment `events` is held), then its keys trimmed a batch of 10,000
+per transaction, beside a `DELETE` of the same rows from the single table (and from the
+partitioned one, where the key trigger deletes the keys too). Median and spread of the
+rounds. `--drops-only` measures the month alone."""
 
 import argparse
 import asyncio
@@ -43,6 +45,7 @@ from tracking.adapters.postgres.database import create_engine
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.adapters.postgres.event_partitions import LAYOUT, PostgresEventPartitions
 from tracking.adapters.postgres.partitions import PartitionMaintainer
+from tracking.adapters.postgres.retention import PostgresRetentionRepository
 from tracking.adapters.system import SystemClock
 
 HERE = Path(__file__).parent
@@ -111,19 +114,27 @@ async def months_made(dsn: str, months: set[date]) -> None:
         await engine.dispose()
 
 
-async def drop_month(dsn: str) -> float:
-    # No statement timeout, as retention's maintenance would run: deleting a million keys
-    # takes longer than the service's 5 s.
-    engine = create_engine(dsn, statement_timeout_ms=0)
+async def drop_month(dsn: str) -> tuple[float, float]:
+    """Seconds the partition's drop took, then the trimming of its keys, as retention runs
+    them (`PostgresRetentionRepository`)."""
+    connection = await asyncpg.connect(dsn)
+    retention = PostgresRetentionRepository(connection)
     try:
+        months = await retention.event_months(datetime(2020, 2, 1, tzinfo=UTC))
+        if [m.start.date() for m in months] != [DROPPED_MONTH]:
+            raise SystemExit(f"found {months}, not the one month")
         started = time.perf_counter()
-        dropped = await PartitionMaintainer(engine, LAYOUT).drop_before(date(2020, 2, 1))
-        took = time.perf_counter() - started
-        if dropped != [DROPPED_MONTH]:
-            raise SystemExit(f"dropped {dropped}, not the one month")
-        return took
+        async with connection.transaction():
+            if await retention.drop_event_month(months[0]) is None:
+                raise SystemExit("the month was not dropped")
+        dropped = time.perf_counter()
+        done = False
+        while not done:
+            async with connection.transaction():
+                done = (await retention.trim_event_keys(10_000)).done
+        return dropped - started, time.perf_counter() - dropped
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 def requests(key: str, now: datetime) -> dict[str, list[bytes]]:
@@ -173,7 +184,7 @@ def main(args: argparse.Namespace) -> None:
     server = EmbeddedPostgres(str(data))
     url = server.start()
     urls = {}
-    for layout, revision in (("0007", "0007"), ("0008", "0008")):
+    for layout, revision in (("0007", "0007"), ("0008", "head")):
         name = f"bench_{layout}"
         asyncio.run(_create(url, name))
         urls[layout] = url.replace("/postgres?", f"/{name}?", 1)
@@ -216,7 +227,7 @@ def main(args: argparse.Namespace) -> None:
                     generate(layout_url, client, START, step, args.events, keys=layout == "0008")
                 )
                 bodies[layout] = requests(key, now)
-            for round_ in range(args.rounds):
+            for round_ in range(0 if args.drops_only else args.rounds):
                 for kind, (connections, _) in KINDS.items():
                     for layout in urls:
                         print(f"round {round_ + 1}: {kind} on {layout} ...", file=sys.stderr)
@@ -248,12 +259,14 @@ def drop_rounds(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, lis
     month = datetime(2020, 1, 1, tzinfo=UTC)
     delete = "DELETE FROM events WHERE occurred_at >= '2020-01-01Z' AND occurred_at < '2020-02-01Z'"
     step = timedelta(days=31).total_seconds() / (args.drop_events + 1)
-    times: dict[str, list[float]] = {"drop": [], "delete_0007": [], "delete_0008": []}
+    times: dict[str, list[float]] = {"drop": [], "trim": [], "delete_0007": [], "delete_0008": []}
     for round_ in range(args.rounds):
         print(f"round {round_ + 1}: a month of {args.drop_events:,} events ...", file=sys.stderr)
         client = uuid.uuid4()
         asyncio.run(generate(urls["0008"], client, month, step, args.drop_events, keys=True))
-        times["drop"].append(asyncio.run(drop_month(urls["0008"])))
+        drop, trim = asyncio.run(drop_month(urls["0008"]))
+        times["drop"].append(drop)
+        times["trim"].append(trim)
         asyncio.run(months_made(urls["0008"], {DROPPED_MONTH}))
 
         asyncio.run(generate(urls["0007"], client, month, step, args.drop_events, keys=False))
@@ -279,10 +292,12 @@ def report(
 ) -> None:
     print(f"\n{args.events:,} events per database, {args.rounds} rounds of {args.seconds:g} s")
     print("(median, with the spread of the rounds)\n")
-    print("| figure | single table (0007) | partitioned (0008) | ratio |")
+    print("| figure | single table (0007) | partitioned (head) | ratio |")
     print("|---|---|---|---|")
     for kind, (connections, per_request) in KINDS.items():
         before, after = figures[kind]["0007"], figures[kind]["0008"]
+        if not before:
+            continue
         unit = "events/s" if kind != "listing" else "req/s"
         ratios = [a["per_second"] / b["per_second"] for a, b in zip(after, before, strict=True)]
         print(
@@ -292,14 +307,16 @@ def report(
     print(f"\nA month of {args.drop_events:,} events gone, seconds:\n")
     print("| how | seconds |")
     print("|---|---|")
-    print(f"| partition dropped with its keys (0008) | {median(drops['drop'], 2)} |")
+    print(f"| partition dropped (head): `events` held | {median(drops['drop'], 3)} |")
+    print(f"| then its keys trimmed, batches of 10,000 (head) | {median(drops['trim'], 2)} |")
     print(f"| `DELETE` of the same rows, single table (0007) | {median(drops['delete_0007'], 2)} |")
     print(
         "| `DELETE` of the same rows, partitioned, keys by trigger (0008) | "
         f"{median(drops['delete_0008'], 2)} |"
     )
-    ratio = statistics.median(drops["drop"]) / statistics.median(drops["delete_0007"])
-    print(f"\nthe drop took {ratio:.2f}x the time of the single table's DELETE")
+    for figure in ("drop", "trim"):
+        ratio = statistics.median(drops[figure]) / statistics.median(drops["delete_0007"])
+        print(f"the {figure} took {ratio:.2f}x the time of the single table's DELETE")
 
 
 if __name__ == "__main__":
@@ -308,4 +325,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--drop-events", type=int, default=1_000_000)
+    parser.add_argument("--drops-only", action="store_true")
     main(parser.parse_args())

@@ -105,14 +105,17 @@ async def test_of_several_clients_only_those_that_exist_and_are_active_are_activ
     storage: Storage,
 ) -> None:
     shop, _ = client(f"shop-{uuid4()}")
+    shop = shop.retained_for(30)
     retired, _ = client(f"retired-{uuid4()}")
     await save(storage, shop, retired.deactivated())
     stranger = uuid4()
 
     active = await storage.clients.active_among([shop.id, retired.id, stranger, shop.id])
 
-    assert active == {shop.id}
-    assert await storage.clients.active_among([]) == set()
+    assert set(active) == {shop.id}
+    # With what a use case needs of each: its retention among them.
+    assert (active[shop.id].client_id, active[shop.id].retention_days) == (shop.id, 30)
+    assert await storage.clients.active_among([]) == {}
 
 
 async def test_a_clients_limits_are_stored_and_read_back_by_every_reader(storage: Storage) -> None:

@@ -1,6 +1,6 @@
 """The events in PostgreSQL: monthly partitions made ahead by the application (and by
 several processes at once without a clash), a default partition for any other time whose rows
-move into their month as it is made, months dropped whole with their keys, and the key
+move into their month as it is made, months dropped whole and their keys trimmed after, and the key
 `(client_id, id)` unique across partitions under concurrent writers."""
 
 import asyncio
@@ -16,6 +16,7 @@ from tests.databases import dsn
 from tests.integration.http_helpers import register, two_processes
 from tracking.adapters.postgres.event_partitions import PostgresEventPartitions
 from tracking.adapters.system import SystemClock, UuidV7Generator
+from tracking.application.ports import KeyTrim
 from tracking.bootstrap import Container, resolved, shut_down
 from tracking.domain.events import Event
 from tracking.settings import Settings
@@ -138,21 +139,80 @@ async def test_processes_making_the_same_months_at_once_do_not_clash(
     assert sorted(month for each in made for month in each) == sorted(months)
 
 
-async def test_dropping_a_month_drops_its_events_and_their_keys_only(
+async def trim_keys(container: Container, limit: int = 1000) -> list[KeyTrim]:
+    """Retention's trimming of dropped months' keys, a batch per transaction, until done."""
+    uow = await resolved(container.uow())
+    trims: list[KeyTrim] = []
+    while not trims or not trims[-1].done:
+        async with uow() as work:
+            trims.append(await work.retention.trim_event_keys(limit))
+            await work.commit()
+    return trims
+
+
+async def test_dropping_a_month_drops_its_events_then_its_keys_are_trimmed(
     container: Container, partitions: PostgresEventPartitions, database_url: str
 ) -> None:
     await partitions.maintainer.prepare({MONTH, date(2031, 2, 1)})
     client = uuid4()
-    old, kept = event(client, IN_MONTH), event(client, datetime(2031, 2, 2, tzinfo=UTC))
-    await write(container, [old, kept])
+    old = [event(client, IN_MONTH + timedelta(minutes=n)) for n in range(5)]
+    kept = event(client, datetime(2031, 2, 2, tzinfo=UTC))
+    await write(container, [*old, kept])
 
     dropped = await partitions.drop_before(date(2031, 2, 1))
 
     assert MONTH in dropped
     assert set(await where_stored(database_url, client)) == {kept.id}
+    # Until trimmed, the month's keys stay, and the same event is still a duplicate.
+    assert set(await keys(database_url, client)) == {kept.id, *(e.id for e in old)}
+    assert await write(container, old[:1]) == set()
+    assert (datetime(2031, 1, 1, tzinfo=UTC),) in await fetch(
+        database_url, "SELECT start_at FROM event_key_trims"
+    )
+
+    trims = await trim_keys(container, limit=2)
+
+    assert [t.removed for t in trims if t.removed] == [2, 2, 1]
     assert set(await keys(database_url, client)) == {kept.id}
-    # Its key went with it: the same event sent again is stored again.
-    assert await write(container, [old]) == {old.id}
+    assert await fetch(database_url, "SELECT start_at FROM event_key_trims") == []
+    # Its keys gone, the same event sent again is stored again.
+    assert await write(container, old[:1]) == {old[0].id}
+
+
+async def test_a_trim_keeps_the_keys_of_events_stored_in_the_range_since(
+    container: Container, partitions: PostgresEventPartitions, database_url: str
+) -> None:
+    """After its month is dropped, an event of that month lands in the default partition
+    (or a partition made again): its key is not an orphan, and stays."""
+    await partitions.maintainer.prepare({MONTH})
+    client = uuid4()
+    gone = event(client, IN_MONTH)
+    await write(container, [gone])
+    await partitions.drop_before(date(2031, 2, 1))
+    late = event(client, IN_MONTH + timedelta(days=1))
+    assert await write(container, [late]) == {late.id}
+
+    await trim_keys(container)
+
+    assert set(await keys(database_url, client)) == {late.id}
+    assert set(await where_stored(database_url, client)) == {late.id}
+    assert await write(container, [late]) == set()
+
+
+async def test_the_upkeep_makes_the_months_of_rows_in_the_default_partition(
+    container: Container, partitions: PostgresEventPartitions, database_url: str
+) -> None:
+    """Imported history of a past month gets its own partition at the next upkeep, so
+    retention can drop it whole like any month."""
+    client = uuid4()
+    imported = event(client, datetime(2019, 6, 3, tzinfo=UTC))
+    await write(container, [imported])
+    assert (await where_stored(database_url, client))[imported.id][0] == "events_default"
+
+    made = await partitions.upkeep()
+
+    assert date(2019, 6, 1) in made
+    assert (await where_stored(database_url, client))[imported.id][0] == "events_p201906"
 
 
 async def test_a_delete_from_events_deletes_the_keys_too(

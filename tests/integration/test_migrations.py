@@ -26,6 +26,7 @@ OURS = {
     "request_log",
     "suppressed_users",
     "erasures",
+    "event_key_trims",
     "service_keys",
     "event_keys",
 }

@@ -3,7 +3,7 @@ retention) goes, in batches, and nothing else; a dry run removes nothing; the st
 are exact after it; the metrics of removed events stay, and are not computed again."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,10 +11,11 @@ import msgspec
 import pytest
 
 from tests.integration.metrics_helpers import ADMIN, DAY, Metrics, due_after, hour, metrics_of
-from tracking.application.commands.apply_retention import ApplyRetention, RetentionReport
+from tracking.application.commands.apply_retention import ApplyRetention
 from tracking.application.commands.register_client import RegisterClient
 from tracking.application.handlers import Handlers
 from tracking.application.queries.daily_stats import DailyStats
+from tracking.application.retention import RetentionReport
 from tracking.bootstrap import Container, resolved
 from tracking.settings import Settings
 
@@ -83,6 +84,70 @@ async def test_events_older_than_the_retention_go_in_batches_and_nothing_else(
     assert len(await event_times(handlers, metrics, forever)) == 7
     assert report.kept_for_ever == 1
     assert again.events_removed == 0
+
+
+async def months_kept_apart(container: Container) -> None:
+    """PostgreSQL: the months of the events recorded (in its default partition until then)
+    made partitions, as its hourly upkeep does. The memory keeps every month apart."""
+    partitions = await resolved(container.event_partitions())
+    if partitions is not None:
+        await partitions.upkeep()
+
+
+async def test_a_month_whose_every_event_is_expired_goes_whole_and_the_rest_row_by_row(
+    container: Container,
+) -> None:
+    metrics, handlers = await setup(container)
+    shop = await client(handlers, "shop", 30)
+    brief = await client(handlers, "brief", 10)
+    forever = await client(handlers, "forever", None)
+    june, july = datetime(2025, 6, 10, tzinfo=UTC), datetime(2025, 7, 10, tzinfo=UTC)
+    for n in range(4):
+        await metrics.record_on_time(shop, june + timedelta(hours=n))
+        await metrics.record_on_time(brief, june + timedelta(hours=n))
+    await metrics.record_on_time(shop, july)
+    await metrics.record_on_time(forever, july)  # July is kept apart for it
+    await months_kept_apart(container)
+    now = datetime(2025, 9, 15, tzinfo=UTC)  # cutoffs: shop August 16, brief September 5
+
+    planned = await apply(handlers, now, dry_run=True)
+    kept_by_plan = len(await event_times(handlers, metrics, shop))
+    report = await apply(handlers, now)
+    again = await apply(handlers, now)
+
+    for each in (planned, report):
+        assert [(m.start, m.events) for m in each.months_dropped] == [
+            (datetime(2025, 6, 1, tzinfo=UTC), 8)
+        ]
+        by_client = {c.client_id: c.events_removed for c in each.clients}
+        assert by_client == {shop: 5, brief: 4}  # the shop's July event goes row by row
+    assert kept_by_plan == 5
+    # PostgreSQL trims the dropped events' keys after, in batches of 3; the memory has none.
+    keys = 8 if container.settings().storage == "postgres" else 0
+    assert report.keys_trimmed == keys
+    assert report.batches == 2 + -(-keys // BATCH)  # the month, the shop's July row, keys
+    assert await event_times(handlers, metrics, shop) == []
+    assert await event_times(handlers, metrics, brief) == []
+    assert await event_times(handlers, metrics, forever) == [july]
+    assert (again.months_dropped, again.events_removed, again.keys_trimmed) == ([], 0, 0)
+
+
+async def test_a_month_with_events_of_a_client_that_keeps_them_is_not_dropped(
+    container: Container,
+) -> None:
+    metrics, handlers = await setup(container)
+    shop = await client(handlers, "shop", 10)
+    forever = await client(handlers, "forever", None)
+    june = datetime(2025, 6, 10, tzinfo=UTC)
+    await metrics.record_on_time(shop, june)
+    await metrics.record_on_time(forever, june)
+    await months_kept_apart(container)
+
+    report = await apply(handlers, datetime(2025, 9, 15, tzinfo=UTC))
+
+    assert report.months_dropped == []
+    assert report.events_removed == 1
+    assert await event_times(handlers, metrics, forever) == [june]
 
 
 async def test_the_stats_answer_of_a_day_cached_before_is_exact_after(

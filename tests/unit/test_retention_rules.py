@@ -151,3 +151,27 @@ async def test_a_failed_scheduled_run_is_tried_again_a_minute_later() -> None:
         await run_retention_schedule(failing, 86_400, sleep)  # type: ignore[arg-type]
 
     assert (calls, slept) == (1, [60.0])
+
+
+def test_an_event_is_refused_when_the_next_retention_run_would_remove_it() -> None:
+    from tracking.domain.retention import check_retained  # noqa: PLC0415
+
+    check_retained(T0 - timedelta(days=7), 7, T0)  # on the cutoff: kept, as retention keeps it
+    check_retained(T0 - timedelta(days=900), None, T0)  # kept for ever
+    with pytest.raises(RuleViolation) as refused:
+        check_retained(T0 - timedelta(days=7, microseconds=1), 7, T0)
+    assert refused.value.code == "occurred_at_past_retention"
+
+
+def test_a_month_goes_whole_only_when_each_of_its_clients_has_expired_all_of_it() -> None:
+    from tracking.domain.retention import expired_whole  # noqa: PLC0415
+
+    end = datetime(2025, 7, 1, tzinfo=UTC)
+    shop, brief, forever, stranger = uuid4(), uuid4(), uuid4(), uuid4()
+    cutoffs = {shop: end, brief: end + timedelta(days=3), forever: None}
+
+    assert expired_whole(end, {shop, brief}, cutoffs)
+    assert not expired_whole(end, {shop, forever}, cutoffs)
+    assert not expired_whole(end, {shop, stranger}, cutoffs)  # unknown: its events are kept
+    assert not expired_whole(end + timedelta(microseconds=1), {shop}, cutoffs)
+    assert not expired_whole(end, set(), cutoffs)  # nothing to drop

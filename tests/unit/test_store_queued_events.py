@@ -17,6 +17,7 @@ from tracking.application.commands.store_queued_events import (
     StoreQueuedEvents,
     StoreQueuedEventsHandler,
 )
+from tracking.application.principal import Principal
 from tracking.domain.errors import Category
 from tracking.domain.events import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
 
@@ -26,7 +27,7 @@ class CountingClients(InMemoryClientReadModel):
 
     lookups = 0
 
-    async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
+    async def active_among(self, client_ids: Collection[UUID]) -> dict[UUID, Principal]:
         self.lookups += 1
         return await super().active_among(client_ids)
 

@@ -145,12 +145,43 @@ class RunLogRows(msgspec.Struct, frozen=True, kw_only=True):
     stale_marks: int
 
 
+class EventMonth(msgspec.Struct, frozen=True, kw_only=True):
+    """A UTC month of events that the storage keeps apart (PostgreSQL: a partition), so it
+    can go whole: `events` counts its events by client."""
+
+    start: datetime
+    end: datetime
+    events: dict[UUID, int]
+
+
+class KeyTrim(msgspec.Struct, frozen=True, kw_only=True):
+    """One batch of the keys of dropped months trimmed: how many, and whether none is left."""
+
+    removed: int
+    done: bool
+
+
 class RetentionRepository(Protocol):
     """What retention removes, in the unit of work's transaction: the caller commits a batch
     at a time, so no transaction holds many rows' locks for long and ingest never waits on
     one. Rows another transaction holds locked are skipped, left for the next batch or run.
-    (The events' monthly partitions may later let `delete_events_before` drop a month whose
-    every row is expired at once.)"""
+    A month whose every event is expired can go whole instead (`drop_event_month`)."""
+
+    async def event_months(self, ending_by: datetime) -> list[EventMonth]:
+        """The months kept apart that end at or before `ending_by`, oldest first."""
+        ...
+
+    async def drop_event_month(self, month: EventMonth) -> EventMonth | None:
+        """Removes the month's events whole, if they are still only of `month`'s clients
+        (checked with writes to the month held); the month as dropped, with its counts then.
+        None: not dropped, because another client's events came in, or the drop cannot be
+        done now (PostgreSQL: a lock not granted within a short timeout; the transaction is
+        then spoilt and must be rolled back). The events' keys are trimmed after."""
+        ...
+
+    async def trim_event_keys(self, limit: int) -> KeyTrim:
+        """Removes at most `limit` keys of events that went with a dropped month."""
+        ...
 
     async def count_events_before(self, client_id: UUID, cutoff: datetime) -> int:
         """The client's events that occurred before `cutoff`."""
@@ -285,8 +316,8 @@ class ClientReadModel(Protocol):
         """The active client a token names, or None."""
         ...
 
-    async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
-        """Those of these clients that exist and are active, in one lookup."""
+    async def active_among(self, client_ids: Collection[UUID]) -> dict[UUID, Principal]:
+        """Those of these clients that exist and are active, by id, in one lookup."""
         ...
 
 

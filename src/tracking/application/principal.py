@@ -24,6 +24,8 @@ class Principal:
     # The client's limits, read with its credential: enforcing them costs no further lookup.
     rate_limit_per_minute: int
     events_per_minute: int
+    retention_days: int | None = None
+    """Events older than this many days are refused (None: kept for ever)."""
 
     @classmethod
     def operator(cls) -> "Principal":
@@ -45,6 +47,7 @@ class Principal:
             credential=credential,
             rate_limit_per_minute=client.rate_limit_per_minute,
             events_per_minute=client.events_per_minute,
+            retention_days=client.retention_days,
         )
 
     @property

@@ -3,11 +3,12 @@
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from tracking.domain.errors import RuleViolation
+from tracking.domain.retention import retention_cutoff
 
 API_KEY_PREFIX = "trk_"
 API_KEY_RANDOM_BYTES = 32
@@ -153,7 +154,7 @@ class Client:
 
     def retention_cutoff(self, now: datetime) -> datetime | None:
         """Its events that occurred before this instant are past retention; None: none are."""
-        return None if self.retention_days is None else now - timedelta(days=self.retention_days)
+        return retention_cutoff(self.retention_days, now)
 
 
 def name_of(value: str) -> str:

@@ -4,7 +4,7 @@ schedule logs them."""
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tracking.application.commands.apply_retention import RetentionReport
+    from tracking.application.retention import RetentionReport
 
 
 def report_lines(report: "RetentionReport") -> list[str]:
@@ -26,6 +26,12 @@ def report_lines(report: "RetentionReport") -> list[str]:
             f"(ended by {metrics.run_log_cutoff.isoformat()}): {verb} "
             f"{metrics.windows_removed} windows, {metrics.stale_marks_removed} stale marks"
         )
+    lines.extend(
+        f"month    {month.start:%Y-%m}: {verb} whole, {month.events} events"
+        for month in report.months_dropped
+    )
+    if report.keys_trimmed:
+        lines.append(f"keys     trimmed {report.keys_trimmed} keys of dropped months' events")
     batches = "" if report.dry_run else f" in {report.batches} batches"
     lines.append(
         f"{verb} {report.events_removed} events of {len(report.clients)} clients with a "

@@ -78,9 +78,13 @@ class InMemoryClientReadModel(ClientReadModel):
     async def principal_for_token(self, client_id: UUID) -> Principal | None:
         return _principal(self._store.clients.get(client_id), CredentialKind.TOKEN)
 
-    async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
+    async def active_among(self, client_ids: Collection[UUID]) -> dict[UUID, Principal]:
         clients = self._store.clients
-        return {id_ for id_ in client_ids if id_ in clients and clients[id_].active}
+        return {
+            id_: Principal.of(clients[id_], CredentialKind.TOKEN)
+            for id_ in client_ids
+            if id_ in clients and clients[id_].active
+        }
 
 
 def _principal(client: Client | None, credential: CredentialKind) -> Principal | None:

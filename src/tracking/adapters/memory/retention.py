@@ -2,11 +2,17 @@
 as the unit of work applies what it adds."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from tracking.adapters.memory.store import InMemoryStore
-from tracking.application.ports import RemovedEvents, RetentionRepository, RunLogRows
+from tracking.application.ports import (
+    EventMonth,
+    KeyTrim,
+    RemovedEvents,
+    RetentionRepository,
+    RunLogRows,
+)
 from tracking.domain.events import Event
 from tracking.domain.windows import StaleMark
 
@@ -60,6 +66,37 @@ class InMemoryRetentionRepository(RetentionRepository):
             return RemovedEvents(count=0)
         first, last = events[doomed[0][1]], events[doomed[-1][1]]
         return RemovedEvents(count=len(doomed), first=first.occurred_at, last=last.occurred_at)
+
+    async def event_months(self, ending_by: datetime) -> list[EventMonth]:
+        """Every UTC month with events (the memory keeps each apart, as PostgreSQL's
+        partitions would), so retention decides the same on both storages."""
+        months: dict[datetime, dict[UUID, int]] = {}
+        for client_id, events in self._store.events.items():
+            for event_id, event in events.items():
+                start = _month_of(event.occurred_at)
+                if (client_id, event_id) not in self.pending.events:
+                    counts = months.setdefault(start, {})
+                    counts[client_id] = counts.get(client_id, 0) + 1
+        return [
+            EventMonth(start=start, end=end, events=counts)
+            for start, counts in sorted(months.items())
+            if (end := _following(start)) <= ending_by
+        ]
+
+    async def drop_event_month(self, month: EventMonth) -> EventMonth | None:
+        now = next((m for m in await self.event_months(month.end) if m.start == month.start), None)
+        if now is None or not now.events.keys() <= month.events.keys():
+            return None
+        self.pending.events.update(
+            (client_id, event.id)
+            for client_id in now.events
+            for event in self._store.events_of(client_id).values()
+            if month.start <= event.occurred_at < month.end
+        )
+        return now
+
+    async def trim_event_keys(self, limit: int) -> KeyTrim:  # noqa: ARG002 - none to trim
+        return KeyTrim(removed=0, done=True)  # the memory's keys are its events'
 
     async def count_stale_marks_before(self, client_id: UUID, cutoff: datetime) -> int:
         return len(self._marks_of(client_id, cutoff))
@@ -121,6 +158,15 @@ class InMemoryRetentionRepository(RetentionRepository):
             mark for mark in self._store.stale - self.pending.marks if mark.window.end <= cutoff
         }
         return windows, marks
+
+
+def _month_of(at: datetime) -> datetime:
+    utc = at.astimezone(UTC)
+    return datetime(utc.year, utc.month, 1, tzinfo=UTC)
+
+
+def _following(month: datetime) -> datetime:
+    return datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
 
 
 def _occurred(events: dict[UUID, Event], key: tuple[UUID, UUID]) -> tuple[datetime, UUID]:

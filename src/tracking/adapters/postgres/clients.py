@@ -155,6 +155,7 @@ _PRINCIPAL_BY = {
             clients.c.role,
             clients.c.rate_limit_per_minute,
             clients.c.events_per_minute,
+            clients.c.retention_days,
         ).where(clients.c[column] == bindparam("value"), clients.c.active)
     )
     for column in ("id", "api_key_hash")
@@ -162,7 +163,7 @@ _PRINCIPAL_BY = {
 
 
 _ACTIVE_AMONG = (
-    "SELECT id, role, rate_limit_per_minute, events_per_minute FROM clients "
+    "SELECT id, role, rate_limit_per_minute, events_per_minute, retention_days FROM clients "
     "WHERE id = ANY($1::uuid[]) AND active"
 )
 
@@ -185,16 +186,17 @@ class PostgresClientReadModel(ClientReadModel):
     async def principal_for_token(self, client_id: UUID) -> Principal | None:
         return await self._principal("id", client_id, CredentialKind.TOKEN)
 
-    async def active_among(self, client_ids: Collection[UUID]) -> set[UUID]:
+    async def active_among(self, client_ids: Collection[UUID]) -> dict[UUID, Principal]:
         """Through the principal cache, as tokens are: the consumer asks this for every
         batch, and a deactivation announced by any process reaches it the same way."""
-        active, unknown = set(), []
+        active: dict[UUID, Principal] = {}
+        unknown = []
         for client_id in client_ids:
             found, principal = self._cache.get(("id", client_id))
             if not found:
                 unknown.append(client_id)
             elif principal is not None:
-                active.add(client_id)
+                active[client_id] = principal
         if not unknown:
             return active
         generation = self._cache.generation
@@ -203,7 +205,7 @@ class PostgresClientReadModel(ClientReadModel):
         found_now = {row["id"]: _principal_of(row, CredentialKind.TOKEN) for row in rows}
         for client_id in unknown:
             self._cache.put(("id", client_id), found_now.get(client_id), generation)
-        return active | set(found_now)
+        return active | found_now
 
     async def _views(self, statement: Statement, **values: Any) -> list[ClientView]:
         async with driver_connection(self._engine) as connection:
@@ -246,4 +248,5 @@ def _principal_of(row: asyncpg.Record, credential: CredentialKind) -> Principal:
         credential=credential,
         rate_limit_per_minute=row["rate_limit_per_minute"],
         events_per_minute=row["events_per_minute"],
+        retention_days=row["retention_days"],
     )

@@ -1,11 +1,14 @@
-"""The events' monthly partitions (UTC months of `occurred_at`), made ahead by the
-application: at start and every hour, this month's and the next `months_ahead` months'. An
-event of a month without a partition lands in `events_default`, so an insert never fails;
-its rows move into their month's partition when that is made.
+"""The events' monthly partitions (UTC months of `occurred_at`), made by the application:
+at start and every hour, this month's and the next `months_ahead` months', and those of the
+months that have events in `events_default` (an import of history, a late event): an event
+of a month without a partition lands there, so an insert never fails, and its month's rows
+move into their partition when that is made.
 
-Dropping a month deletes its events' keys in the same transaction (`event_keys`, the table
-that keeps `(client_id, id)` unique across partitions), so a key is never left without its
-event, nor an event without its key."""
+Dropping a month puts its range on record in `event_key_trims`, in the same transaction; its
+events' keys (`event_keys`, which keeps `(client_id, id)` unique across partitions) are
+trimmed after, in batches (retention's `trim_event_keys`), so the drop holds `events` for a
+moment whatever the month's size. Until they are trimmed, the same key sent again is still a
+duplicate."""
 
 import asyncio
 import contextlib
@@ -15,6 +18,7 @@ from datetime import UTC, date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tracking.adapters.postgres.database import driver_connection
 from tracking.adapters.postgres.partitions import MONTH, Layout, PartitionMaintainer, month_of
 from tracking.application.ports import Clock
 
@@ -28,10 +32,16 @@ LAYOUT = Layout(
     period=MONTH,
     default="events_default",
     before_drop=(
-        "DELETE FROM event_keys AS k USING {partition} AS e "
-        "WHERE k.client_id = e.client_id AND k.id = e.id"
+        "INSERT INTO event_key_trims (start_at, end_at) VALUES ({start}, {end}) "
+        "ON CONFLICT (start_at) DO NOTHING"
     ),
 )
+# The months that have rows in the default partition (infinity, which an older version
+# stored, has no month and stays there).
+_DEFAULT_MONTHS = """
+SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM events_default
+WHERE isfinite(occurred_at)
+"""
 
 
 def months_from(first: date, count: int) -> list[date]:
@@ -44,13 +54,17 @@ def months_from(first: date, count: int) -> list[date]:
 class PostgresEventPartitions:
     def __init__(self, engine: AsyncEngine, clock: Clock, *, months_ahead: int) -> None:
         self.maintainer = PartitionMaintainer(engine, LAYOUT)
+        self._engine = engine
         self._clock = clock
         self._months_ahead = months_ahead
 
     async def upkeep(self) -> list[date]:
-        """This month's partition and the next months' made; the months it made."""
+        """This month's partition and the next months' made, and those of the months with
+        rows in the default partition; the months it made."""
         today = self._clock.now().astimezone(UTC).date()
-        made = await self.maintainer.prepare(months_from(today, self._months_ahead))
+        async with driver_connection(self._engine) as connection:
+            held = [row[0] for row in await connection.fetch(_DEFAULT_MONTHS)]
+        made = await self.maintainer.prepare({*months_from(today, self._months_ahead), *held})
         if made:
             log.info("events: made the partitions of %s", ", ".join(f"{m:%Y-%m}" for m in made))
         return made

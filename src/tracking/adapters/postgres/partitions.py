@@ -13,7 +13,6 @@ from datetime import date, timedelta
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tracking.adapters.postgres.database import UNBOUNDED_SECONDS as LONG
 from tracking.adapters.postgres.database import driver_connection
 
 UPKEEP_LOCK = 7_311_805_926_002  # pg advisory lock key: "one partition upkeep at a time"
@@ -55,8 +54,8 @@ class Layout:
     period: Period
     default: str | None = None
     before_drop: str | None = None
-    """A statement run before a partition is dropped, in the same transaction; `{partition}`
-    names it (the events' keys are deleted with their rows this way)."""
+    """A statement run before a partition is dropped, in the same transaction; `{start}` and
+    `{end}` are its range's bounds (the events' keys are put on record to be trimmed)."""
 
     def name(self, start: date) -> str:
         return f"{self.parent}_p{start.strftime(self.period.format)}"
@@ -65,6 +64,19 @@ class Layout:
         # Literals of our own making (dates): DDL takes no parameters.
         end = self.period.following(start)
         return f"FROM ('{start.isoformat()} 00:00:00+00') TO ('{end.isoformat()} 00:00:00+00')"
+
+    async def drop(self, connection: asyncpg.Connection, start: date) -> None:
+        """Drops the period's partition in the caller's transaction, which holds the upkeep
+        lock (`locked`)."""
+        if self.before_drop is not None:
+            end = self.period.following(start)
+            await connection.execute(
+                self.before_drop.format(
+                    start=f"'{start.isoformat()} 00:00:00+00'",
+                    end=f"'{end.isoformat()} 00:00:00+00'",
+                )
+            )
+        await connection.execute(f"DROP TABLE IF EXISTS {self.name(start)}")
 
     def start_of(self, name: str) -> date | None:
         """The start of the period a partition of ours holds; None for another table."""
@@ -82,7 +94,7 @@ class PartitionMaintainer:
         layout = self._layout
         made = []
         async with driver_connection(self._engine) as connection, connection.transaction():
-            await _locked(connection)
+            await locked(connection)
             for start in sorted(starts):
                 name = layout.name(start)
                 if await connection.fetchval("SELECT to_regclass($1)", name) is not None:
@@ -119,32 +131,29 @@ class PartitionMaintainer:
         """Drops the partitions of the periods before `start`; the ones it dropped."""
         layout = self._layout
         async with driver_connection(self._engine) as connection, connection.transaction():
-            await _locked(connection)
-            old = [s for s in await self._starts(connection) if s < start]
+            await locked(connection)
+            old = [s for s in await starts(connection, layout) if s < start]
             for past in old:
-                name = layout.name(past)
-                if layout.before_drop is not None:
-                    # A month's keys may be millions of rows: longer than a request's
-                    # timeout, and holding only rows (old keys) nobody writes.
-                    await connection.execute("SET LOCAL statement_timeout = 0", timeout=LONG)
-                    sql = layout.before_drop.format(partition=name)
-                    await connection.execute(sql, timeout=LONG)
-                await connection.execute(f"DROP TABLE IF EXISTS {name}")
+                await layout.drop(connection, past)
         return old
 
     async def partitions(self) -> list[date]:
         async with driver_connection(self._engine) as connection:
-            return await self._starts(connection)
-
-    async def _starts(self, connection: asyncpg.Connection) -> list[date]:
-        names = await connection.fetch(
-            "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = $1::regclass",
-            self._layout.parent,
-        )
-        return sorted(s for s in (self._layout.start_of(row[0]) for row in names) if s is not None)
+            return await starts(connection, self._layout)
 
 
-async def _locked(connection: asyncpg.Connection) -> None:
+async def starts(connection: asyncpg.Connection, layout: Layout) -> list[date]:
+    """The starts of the layout's partitions that exist, in order."""
+    names = await connection.fetch(
+        "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = $1::regclass",
+        layout.parent,
+    )
+    return sorted(s for s in (layout.start_of(row[0]) for row in names) if s is not None)
+
+
+async def locked(connection: asyncpg.Connection) -> None:
+    """The upkeep lock, for the rest of the caller's transaction, whose DDL then gives up
+    after `LOCK_TIMEOUT` rather than queue every write behind a long query."""
     await connection.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     await connection.execute("SELECT pg_advisory_xact_lock($1)", UPKEEP_LOCK)

@@ -8,15 +8,25 @@ never waited on, and what it holds is left for the next batch or run. Inserts ne
 a batch: new rows are not the old rows it locks.
 
 The events' statement names each row by its whole key and its `occurred_at`, so a table
-partitioned by `occurred_at` prunes to the partitions concerned (and a partition whose every
-row is expired may later be dropped instead, behind the same method)."""
+partitioned by `occurred_at` prunes to the partitions concerned. A month whose every event
+is expired goes whole instead: its partition is dropped (a moment's lock on `events`, under
+the partitions' upkeep lock and its short lock timeout), and its keys are trimmed after, a
+batch per transaction (`adapters/postgres/event_partitions.py`)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
 
-from tracking.application.ports import RemovedEvents, RetentionRepository, RunLogRows
+from tracking.adapters.postgres.event_partitions import LAYOUT
+from tracking.adapters.postgres.partitions import locked, starts
+from tracking.application.ports import (
+    EventMonth,
+    KeyTrim,
+    RemovedEvents,
+    RetentionRepository,
+    RunLogRows,
+)
 
 _COUNT_EVENTS = "SELECT count(*) FROM events WHERE client_id = $1 AND occurred_at < $2"
 _DELETE_EVENTS = """
@@ -55,6 +65,30 @@ WITH doomed AS (
 SELECT count(*) FROM gone
 """  # noqa: S608 - no input in it
 
+# The keys of one dropped range whose events are gone (a key whose event is there, in a
+# partition made again for the same month since, stays). Found through the keys' BRIN index
+# on occurred_at; each event looked up by its whole key, so in one partition.
+_TRIM_KEYS = """
+WITH range AS (
+    SELECT start_at, end_at FROM event_key_trims ORDER BY start_at LIMIT 1
+), doomed AS (
+    SELECT k.ctid FROM event_keys AS k, range AS r
+    WHERE k.occurred_at >= r.start_at AND k.occurred_at < r.end_at
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS e
+          WHERE e.client_id = k.client_id AND e.occurred_at = k.occurred_at AND e.id = k.id
+      )
+    LIMIT $1
+    FOR UPDATE OF k SKIP LOCKED
+), gone AS (
+    DELETE FROM event_keys WHERE ctid = ANY (ARRAY (SELECT ctid FROM doomed)) RETURNING 1
+)
+SELECT (SELECT start_at FROM range), (SELECT count(*) FROM gone)
+"""
+_COUNT_BY_CLIENT = "SELECT client_id, count(*) FROM {} GROUP BY client_id"  # a partition
+_TRIMMED = "DELETE FROM event_key_trims WHERE start_at = $1"
+_TRIMS_LEFT = "SELECT EXISTS (SELECT 1 FROM event_key_trims)"
+
 # A window being computed (computed_at null) is left: its run logs it when done.
 _RUN_LOG = "FROM metric_windows WHERE window_end <= $1 AND computed_at IS NOT NULL"
 _WINDOWS_MARKS = (
@@ -79,6 +113,42 @@ class PostgresRetentionRepository(RetentionRepository):
     ) -> RemovedEvents:
         row = await self._connection.fetchrow(_DELETE_EVENTS, client_id, cutoff, limit)
         return RemovedEvents(count=row["removed"], first=row["first"], last=row["last"])
+
+    async def event_months(self, ending_by: datetime) -> list[EventMonth]:
+        months = []
+        for start in await starts(self._connection, LAYOUT):
+            first = datetime(start.year, start.month, 1, tzinfo=UTC)
+            following = LAYOUT.period.following(start)
+            end = datetime(following.year, following.month, 1, tzinfo=UTC)
+            if end > ending_by:
+                break
+            rows = await self._connection.fetch(_COUNT_BY_CLIENT.format(LAYOUT.name(start)))
+            months.append(EventMonth(start=first, end=end, events=dict(rows)))
+        return months
+
+    async def drop_event_month(self, month: EventMonth) -> EventMonth | None:
+        start = month.start.date()
+        name = LAYOUT.name(start)
+        try:
+            await locked(self._connection)
+            # Writes held (reads go on) while the month is counted again; then dropped.
+            await self._connection.execute(f"LOCK TABLE {name} IN SHARE MODE")
+            counts = dict(await self._connection.fetch(_COUNT_BY_CLIENT.format(name)))
+            if not counts.keys() <= month.events.keys():
+                return None
+            await LAYOUT.drop(self._connection, start)
+        except asyncpg.LockNotAvailableError:
+            return None
+        return EventMonth(start=month.start, end=month.end, events=counts)
+
+    async def trim_event_keys(self, limit: int) -> KeyTrim:
+        start, removed = await self._connection.fetchrow(_TRIM_KEYS, limit)
+        if start is None:
+            return KeyTrim(removed=0, done=True)
+        if removed < limit:
+            await self._connection.execute(_TRIMMED, start)
+            return KeyTrim(removed=removed, done=not await self._connection.fetchval(_TRIMS_LEFT))
+        return KeyTrim(removed=removed, done=False)
 
     async def count_stale_marks_before(self, client_id: UUID, cutoff: datetime) -> int:
         return int(await self._connection.fetchval(_COUNT_CLIENTS_MARKS, client_id, cutoff))

@@ -79,14 +79,25 @@ events = Table(
 # One row per stored event, not partitioned: its primary key is what makes `(client_id,
 # id)` unique across the events' partitions. Written in the events' insert statement first
 # (`ON CONFLICT DO NOTHING`; only the events whose key went in are inserted), deleted with
-# the events by a statement trigger on `events` (any DELETE: an erasure, retention) and with
-# a dropped month's partition by the maintainer. `occurred_at` says which partition holds it.
+# the events by a statement trigger on `events` (any DELETE: an erasure, retention), and
+# after a month's partition is dropped, in batches (`event_key_trims`). `occurred_at` says
+# which partition holds it; its BRIN index finds a month's keys.
 event_keys = Table(
     "event_keys",
     metadata,
     Column("client_id", Uuid, primary_key=True),
     Column("id", Uuid, primary_key=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_event_keys_occurred_at_brin", "occurred_at", postgresql_using="brin"),
+)
+
+# Ranges of time whose events went with their dropped partition and whose keys are still
+# being trimmed: written in the dropping transaction, removed with the range's last key.
+event_key_trims = Table(
+    "event_key_trims",
+    metadata,
+    Column("start_at", DateTime(timezone=True), primary_key=True),
+    Column("end_at", DateTime(timezone=True), nullable=False),
 )
 
 # One row per (client, user, window) with at least one event; a window's rows are replaced

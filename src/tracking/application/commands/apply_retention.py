@@ -1,7 +1,7 @@
 """ApplyRetention: remove every client's events past its retention, and the metric rows past
 the installation's, a batch per transaction."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -9,11 +9,18 @@ import msgspec
 
 from tracking.application.answer_cache import AnswerCache
 from tracking.application.errors import Forbidden
-from tracking.application.ports import ClientReadModel, Clock, UnitOfWorkFactory
+from tracking.application.ports import ClientReadModel, Clock, EventMonth, UnitOfWorkFactory
 from tracking.application.principal import Principal
+from tracking.application.retention import (
+    ClientRetention,
+    DroppedMonth,
+    MetricsRetention,
+    RetentionReport,
+)
 from tracking.application.views import ClientView
 from tracking.domain.clients import retention_days_of
 from tracking.domain.errors import FieldError, InvalidInput
+from tracking.domain.retention import expired_whole, retention_cutoff
 
 DEFAULT_BATCH_ROWS = 10_000
 
@@ -41,59 +48,14 @@ class ApplyRetention(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     dry_run: bool = False
 
 
-class ClientRetention(msgspec.Struct, frozen=True, kw_only=True):
-    """A client with a retention: its events that occurred before `cutoff` (`now` less its
-    days) removed (in a dry run: that would be), and its stale marks of windows starting
-    before `cutoff`, whose recomputation would replace their rows with a part of them."""
-
-    client_id: UUID
-    name: str
-    retention_days: int
-    cutoff: datetime
-    events_removed: int
-    stale_marks_removed: int
-
-
-class MetricsRetention(msgspec.Struct, frozen=True, kw_only=True):
-    """Metric rows of windows that ended by `cutoff` removed; the run log's windows (and
-    their stale marks) that ended by `run_log_cutoff`, the earlier of `cutoff` and the
-    metrics backfill's start."""
-
-    retention_days: int
-    cutoff: datetime
-    rows_removed: int
-    run_log_cutoff: datetime
-    windows_removed: int
-    stale_marks_removed: int
-
-
-class RetentionReport(msgspec.Struct, frozen=True, kw_only=True):
-    dry_run: bool
-    now: datetime
-    clients: list[ClientRetention]
-    """Every client with a retention, whether anything of it was removed or not."""
-    kept_for_ever: int
-    """Clients without a retention: nothing of theirs is removed."""
-    metrics: MetricsRetention | None
-    """None: TRACKING_METRICS_RETENTION_DAYS is not set, metric rows are kept for ever."""
-    batches: int
-    """Transactions that removed rows (none in a dry run)."""
-
-    @property
-    def events_removed(self) -> int:
-        return sum(client.events_removed for client in self.clients)
-
-    @property
-    def metric_rows_removed(self) -> int:
-        return 0 if self.metrics is None else self.metrics.rows_removed
-
-
 class ApplyRetentionHandler:
     """Only an admin (the operator) applies retention. An event is past its client's
     retention when `occurred_at < now - retention_days`; a metric row when its window ended
     at or before `now - TRACKING_METRICS_RETENTION_DAYS`. Rows go a batch at a time, oldest
-    first, each batch its own transaction. After each batch, the stats answers about the
-    days it removed events of are dropped, so they are exact again.
+    first, each batch its own transaction. A UTC month whose every event is expired (each
+    client with events in it keeps events for less time than has passed since it ended)
+    goes whole first, at once. After each batch or month, the stats answers about the days
+    it removed events of are dropped, so they are exact again.
 
     The metrics of windows whose events are removed stay as they are, and are not marked
     stale: they are facts of their time, and recomputing them from what is left would
@@ -121,6 +83,9 @@ class ApplyRetentionHandler:
         now = command.now or self._clock.now()
         run = _Run(now=now, dry_run=command.dry_run)
         everyone = await self._clients.list_all()
+        cutoffs = {client.id: retention_cutoff(client.retention_days, now) for client in everyone}
+        await self._drop_whole_months(run, cutoffs)
+        trimmed = 0 if run.dry_run else await self._trim_keys(run)
         clients = [
             await self._client(run, client, client.retention_days)
             for client in everyone
@@ -134,7 +99,45 @@ class ApplyRetentionHandler:
             kept_for_ever=len(everyone) - len(clients),
             metrics=metrics,
             batches=run.batches,
+            months_dropped=run.months,
+            keys_trimmed=trimmed,
         )
+
+    async def _drop_whole_months(self, run: "_Run", cutoffs: dict[UUID, datetime | None]) -> None:
+        """The months whose every event is expired go whole, before any row is deleted one
+        by one. A month that cannot go now (a lock not granted in time, another client's
+        events come in) is left to the row deletes."""
+        latest = max((cutoff for cutoff in cutoffs.values() if cutoff is not None), default=None)
+        if latest is None:
+            return
+        async with self._uow() as uow:
+            months = await uow.retention.event_months(latest)
+        for month in months:
+            if not expired_whole(month.end, month.events.keys(), cutoffs):
+                continue
+            dropped: EventMonth | None = month
+            if not run.dry_run:
+                async with self._uow() as uow:
+                    dropped = await uow.retention.drop_event_month(month)
+                    if dropped is not None:
+                        await uow.commit()
+            if dropped is not None:
+                run.dropped(dropped)
+                for client_id in () if run.dry_run else dropped.events:
+                    await self._answers.forget_removed(client_id, dropped.start, dropped.end)
+
+    async def _trim_keys(self, run: "_Run") -> int:
+        """The keys of dropped months' events, a batch per transaction (those of an earlier
+        run cut short included)."""
+        trimmed = 0
+        while True:
+            async with self._uow() as uow:
+                batch = await uow.retention.trim_event_keys(self._policy.batch_rows)
+                await uow.commit()
+            trimmed += batch.removed
+            run.batches += 1 if batch.removed else 0
+            if batch.done:
+                return trimmed
 
     async def _client(self, run: "_Run", client: ClientView, days: int) -> ClientRetention:
         cutoff = run.now - timedelta(days=days)
@@ -142,6 +145,7 @@ class ApplyRetentionHandler:
             async with self._uow() as uow:
                 events = await uow.retention.count_events_before(client.id, cutoff)
                 marks = await uow.retention.count_stale_marks_before(client.id, cutoff)
+            events -= run.in_months.get(client.id, 0)  # counted as dropped with their month
         else:
             events = await self._remove_events(run, client.id, cutoff)
             async with self._uow() as uow:
@@ -152,7 +156,7 @@ class ApplyRetentionHandler:
             name=client.name,
             retention_days=days,
             cutoff=cutoff,
-            events_removed=events,
+            events_removed=events + run.in_months.get(client.id, 0),
             stale_marks_removed=marks,
         )
 
@@ -207,11 +211,20 @@ class ApplyRetentionHandler:
 
 @dataclass(slots=True)
 class _Run:
-    """One application of retention: when it judges by, and how many batches it took."""
+    """One application of retention: when it judges by, how many batches it took, the
+    months it dropped whole and their events by client."""
 
     now: datetime
     dry_run: bool
     batches: int = 0
+    months: list[DroppedMonth] = field(default_factory=list)
+    in_months: dict[UUID, int] = field(default_factory=dict)
+
+    def dropped(self, month: EventMonth) -> None:
+        self.batches += 0 if self.dry_run else 1
+        self.months.append(DroppedMonth(start=month.start, events=sum(month.events.values())))
+        for client_id, count in month.events.items():
+            self.in_months[client_id] = self.in_months.get(client_id, 0) + count
 
 
 def _check(now: datetime | None) -> None:

@@ -13,6 +13,7 @@ from tracking.application.ports import Clock, EventWriter, IdGenerator, Queued, 
 from tracking.domain.errors import TrackingError
 from tracking.domain.events import NO_METADATA, Event, check_metadata_depth
 from tracking.domain.privacy import UserSuppressed
+from tracking.domain.retention import check_retained
 
 RecordedStatus = Literal["stored", "duplicate", "accepted"]
 ItemStatus = RecordedStatus | Literal["rejected"]
@@ -30,6 +31,8 @@ class NewEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 class RecordEvents(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     client_id: UUID
     events: Sequence[NewEvent]
+    retention_days: int | None = None
+    """The client's retention, read with its credential: older events are refused."""
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,8 +72,9 @@ class RecordEventsHandler:
     durable in the queue, and stored exactly once by its consumer.
 
     Live ingest takes events at most `max_age` old; the import of history (`max_age` None)
-    takes any time from the Unix epoch on. After the commit, the cached stats that late events
-    change are dropped."""
+    takes any time from the Unix epoch on; neither takes an event older than the client's
+    retention (`occurred_at_past_retention`): the next retention run would remove it. After
+    the commit, the cached stats that late events change are dropped."""
 
     def __init__(
         self,
@@ -104,6 +108,7 @@ class RecordEventsHandler:
                     else msgspec.json.encode(item.metadata).decode(),
                     max_age=self._max_age,
                 )
+                check_retained(event.occurred_at, command.retention_days, received_at)
             except TrackingError as error:
                 batch.reject(index, item.id, error)
             else:

@@ -19,6 +19,7 @@ from tracking.domain.events import (
     check_encoded_depth,
     received_at_of,
 )
+from tracking.domain.retention import check_retained
 
 _ONE_JSON_VALUE = msgspec.json.Decoder(msgspec.Raw)
 
@@ -49,8 +50,9 @@ class StoreQueuedEventsHandler:
     `duplicate`, `rejected`) is at the event's index. Safe to repeat with the same events.
 
     An event's age is judged against its receipt time, not ours, so a backlog drained days
-    later is not refused. After the commit, the cached stats that late events change are
-    dropped, as for HTTP ingest."""
+    later is not refused; its client's retention against ours (`occurred_at_past_retention`:
+    the next retention run would remove it). After the commit, the cached stats that late
+    events change are dropped, as for HTTP ingest."""
 
     def __init__(
         self,
@@ -71,11 +73,12 @@ class StoreQueuedEventsHandler:
         # Clients by their ids' integers: hashed and compared in C, a UUID's are Python calls.
         named = {event.client_id.int for event in command.events}
         found = await self._clients.active_among([UUID(int=number) for number in named])
-        active = {client_id.int for client_id in found}
+        active = {client_id.int: principal for client_id, principal in found.items()}
         batch = CheckedBatch()
         for index, item in enumerate(command.events):
             try:
-                if item.client_id.int not in active:
+                client = active.get(item.client_id.int)
+                if client is None:
                     raise _unknown(item.client_id)
                 event = Event.record(
                     id=item.id,
@@ -89,6 +92,7 @@ class StoreQueuedEventsHandler:
                     metadata=_checked(item.metadata),
                     max_age=self._max_age,
                 )
+                check_retained(event.occurred_at, client.retention_days, now)
             except TrackingError as error:
                 batch.reject(index, item.id, error)
             else:

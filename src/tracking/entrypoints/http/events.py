@@ -78,7 +78,11 @@ class EventController(Controller):
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
     ) -> Response[RecordedEvent]:
-        command = RecordEvents(client_id=request.user.client_id, events=[new_event(data)])
+        command = RecordEvents(
+            client_id=request.user.client_id,
+            retention_days=request.user.retention_days,
+            events=[new_event(data)],
+        )
         (result,) = (await handlers.record_events(command)).results
         if isinstance(result, Rejected):
             raise result.error
@@ -183,7 +187,13 @@ async def _recorded_batch(
     if admitted is not None:
         remember(request.scope, admitted)
     batch = DecodedBatch(data.events)
-    recorded = await record(RecordEvents(client_id=request.user.client_id, events=batch.events))
+    recorded = await record(
+        RecordEvents(
+            client_id=request.user.client_id,
+            retention_days=request.user.retention_days,
+            events=batch.events,
+        )
+    )
     results = batch.results(recorded)
     counts = dict.fromkeys(("stored", "duplicate", "rejected", "accepted"), 0)
     for result in results:
