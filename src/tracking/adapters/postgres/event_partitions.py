@@ -70,7 +70,8 @@ class PostgresEventPartitions:
         return made
 
     async def drop_before(self, month: date) -> list[date]:
-        """Drops the months before `month` whole, their events' keys with them."""
+        """Drops the months before `month` whole, their ranges put on record for their
+        events' keys to be trimmed after (retention's `trim_event_keys`)."""
         return await self.maintainer.drop_before(month_of(month))
 
 
