@@ -51,7 +51,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    args: list[str], port: int, env: dict[str, str] | None = None
+) -> Iterator["subprocess.Popen[bytes]"]:
     child = subprocess.Popen(  # noqa: S603
         args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -62,7 +64,7 @@ def process(args: list[str], port: int, env: dict[str, str] | None = None) -> It
         except httpx.TransportError:
             time.sleep(0.1)
     try:
-        yield
+        yield child
     finally:
         child.terminate()
         child.communicate(timeout=30)
@@ -212,9 +214,11 @@ def register(port: int) -> tuple[uuid.UUID, str]:
     return uuid.UUID(answer.json()["id"]), answer.json()["api_key"]
 
 
-async def stored_total(dsn: str) -> int:
+async def stored_total(dsn: str, clients: list[uuid.UUID]) -> int:
     connection = await asyncpg.connect(dsn)
-    count: int = await connection.fetchval("SELECT count(*) FROM events")
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM events WHERE client_id = ANY($1::uuid[])", clients
+    )
     await connection.close()
     return count
 
@@ -239,42 +243,73 @@ def row(figure: str, value: str, baseline: str, ratio: str) -> str:
 
 def single_events(
     args: argparse.Namespace, env: dict[str, str], workers: int, now: datetime
-) -> tuple[list[str], int]:
-    """`POST /api/event` against the bare HTTP ceiling, both with `workers` processes, in
-    `--rounds` alternating pairs; returns the table rows and the events acknowledged."""
-    port, ceiling_port = free_port(), free_port()
+) -> tuple[list[str], int, uuid.UUID]:
+    """`POST /api/event` against the bare HTTP ceiling and the durable one (the bare app doing
+    the same grouped insert through raw asyncpg), all with `workers` processes, in `--rounds`
+    alternating triples; returns the table rows, the events acknowledged and the client whose
+    they are."""
+    port, bare_port, durable_port = free_port(), free_port(), free_port()
     tracking = [sys.executable, "-m", "tracking", "serve", "--port", str(port)]
     tracking += ["--workers", str(workers)]
-    ceiling = [sys.executable, str(HERE / "ceiling.py"), str(ceiling_port), str(workers)]
-    pairs, acknowledged = [], 0
-    with process(tracking, port, env), process(ceiling, ceiling_port):
-        _, key = register(port)
+    ceiling = [sys.executable, str(HERE / "ceiling.py")]
+    triples, acknowledged = [], 0
+    with process(tracking, port, env):
+        client_id, key = register(port)
+        durable_client, _ = register(port)
+        durable = {
+            "CEILING_DSN": env["TRACKING_DATABASE_URL"],
+            "CEILING_CLIENT_ID": str(durable_client),
+        }
         singles = [
             http_request(
                 "POST", "/api/event", key, json.dumps(event_body(skewed_user(), now)).encode()
             )
             for _ in range(2000)
         ]
-        for round_ in range(args.rounds):
-            print(f"single events, {workers} worker(s), round {round_ + 1} ...", file=sys.stderr)
-            bare = load(ceiling_port, singles, 64, args.seconds)
-            ours = load(port, singles, 64, args.seconds)
-            acknowledged += ours["statuses"].get("201", 0)  # type: ignore[attr-defined]
-            pairs.append((ours, bare))
-    ratios = [ours["per_second"] / bare["per_second"] for ours, bare in pairs]
-    p99s = [ours["p99_ms"] / bare["p99_ms"] for ours, bare in pairs]
+        with (
+            process([*ceiling, str(bare_port), str(workers)], bare_port),
+            process([*ceiling, str(durable_port), str(workers)], durable_port, durable),
+        ):
+            for round_ in range(args.rounds):
+                print(
+                    f"single events, {workers} worker(s), round {round_ + 1} ...", file=sys.stderr
+                )
+                bare = load(bare_port, singles, 64, args.seconds)
+                grouped = load(durable_port, singles, 64, args.seconds)
+                ours = load(port, singles, 64, args.seconds)
+                acknowledged += ours["statuses"].get("201", 0)  # type: ignore[attr-defined]
+                triples.append((ours, bare, grouped))
+    ours = [o for o, _, _ in triples]
+    bare, grouped = [b for _, b, _ in triples], [g for _, _, g in triples]
     figure = f"`POST /api/event`, 64 connections, {workers} worker(s)"
-    return [
+    rows = [
         row(
             figure,
-            f"{median([o['per_second'] for o, _ in pairs])} events/s, "
-            f"p99 {median([o['p99_ms'] for o, _ in pairs], 1)} ms",
-            f"bare Litestar, {workers} worker(s): "
-            f"{median([b['per_second'] for _, b in pairs])} req/s, "
-            f"p99 {median([b['p99_ms'] for _, b in pairs], 1)} ms",
-            f"{median(ratios, 2)}; p99 {median(p99s, 1)}x",
-        )
-    ], acknowledged
+            rate(ours, "events/s"),
+            f"bare Litestar, {workers} worker(s): {rate(bare, 'req/s')}",
+            ratios(ours, bare),
+        ),
+        row(
+            figure,
+            "(as above)",
+            "bare Litestar storing each event by the same grouped insert through raw "
+            f"asyncpg, {workers} worker(s): {rate(grouped, 'events/s')}",
+            ratios(ours, grouped),
+        ),
+    ]
+    return rows, acknowledged, client_id
+
+
+def rate(results: list[dict[str, float]], unit: str) -> str:
+    per_second = median([r["per_second"] for r in results])
+    return f"{per_second} {unit}, p99 {median([r['p99_ms'] for r in results], 1)} ms"
+
+
+def ratios(ours: list[dict[str, float]], baseline: list[dict[str, float]]) -> str:
+    """Round by round: each of ours beside the baseline measured just before it."""
+    pairs = list(zip(ours, baseline, strict=True))
+    per_second = median([o["per_second"] / b["per_second"] for o, b in pairs], 2)
+    return f"{per_second}; p99 {median([o['p99_ms'] / b['p99_ms'] for o, b in pairs], 1)}x"
 
 
 def median(values: list[float], digits: int = 0) -> str:
@@ -301,12 +336,13 @@ def main(args: argparse.Namespace) -> None:
     lines = []
     now = datetime.now(UTC)
     try:
-        acknowledged = 0
+        acknowledged, clients = 0, []
         for workers in args.workers:
-            rows, acked = single_events(args, env, workers, now)
+            rows, acked, client_id = single_events(args, env, workers, now)
             lines += rows
             acknowledged += acked
-        in_database = asyncio.run(stored_total(dsn))
+            clients.append(client_id)
+        in_database = asyncio.run(stored_total(dsn, clients))
         lines.append(
             f"acknowledged (201): {acknowledged:,}; rows in PostgreSQL: {in_database:,}; "
             f"{asyncio.run(durability(dsn))}"

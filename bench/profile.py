@@ -1,0 +1,138 @@
+"""Where a single `POST /api/event` spends its time: py-spy samples `tracking serve` (every
+worker) under bench/load.py's load and prints the functions with the most samples, by their
+own time and by the time under them. Usage: `uv run python bench/profile.py [--seconds 10]
+[--workers 1] [--top 25] [--flame out.svg]`.
+
+Runs as bench/run.py's single-event rounds do: a throwaway PostgreSQL, the service with its
+defaults, 64 connections. The service runs at a fraction of its speed while it is sampled
+(py-spy stops nothing, but it shares the two cores): read the shares, not the rate."""
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from run import ADMIN_KEY, event_body, free_port, http_request, load, process, register, skewed_user
+
+from tracking.adapters.postgres import migrations
+from tracking.adapters.postgres.embedded import EmbeddedPostgres
+
+
+def summary(raw: Path, top: int) -> list[str]:
+    """py-spy's raw output is one collapsed stack per line (`frame;frame;... count`)."""
+    own: collections.Counter[str] = collections.Counter()
+    under: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        samples = int(count)
+        frames = [f for f in stack.split(";") if f and not f.startswith("process ")]
+        if not frames:
+            continue
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            under[frame] += samples
+    lines = [f"{total:,} samples", "", "own time:"]
+    lines += [f"{100 * n / total:5.1f}%  {frame}" for frame, n in own.most_common(top)]
+    lines += ["", "time under (own and callees'):"]
+    lines += [f"{100 * n / total:5.1f}%  {frame}" for frame, n in under.most_common(top)]
+    return lines
+
+
+_KINDS = ("tracking serve", "multiprocessing", "load.py", "redis-server")
+"""How the processes that matter are told apart by their command lines (the service's workers
+are multiprocessing children)."""
+
+
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """Each process's name and the CPU seconds it used so far (user and system)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        name = next((kind for kind in _KINDS if kind in command), name)
+        fields = text[text.rindex(")") + 2 :].split()
+        used[int(stat.parent.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return used
+
+
+def cpu_shares(before: dict[int, tuple[str, float]], seconds: float) -> list[tuple[str, float]]:
+    """Cores used, by kind of process, between `before` and now."""
+    by_kind: collections.Counter[str] = collections.Counter()
+    for pid, (name, used) in cpu_seconds().items():
+        kind = "postgres" if name.startswith("postgres") else name
+        by_kind[kind] += used - before.get(pid, (name, 0.0))[1]
+    return [(kind, used / seconds) for kind, used in by_kind.most_common(6)]
+
+
+def main(args: argparse.Namespace) -> None:
+    data = Path(tempfile.mkdtemp(prefix="tracking-profile-"))
+    server = EmbeddedPostgres(str(data))
+    url = server.start()
+    migrations.upgrade(url)
+    env = {
+        "TRACKING_DATABASE_URL": url,
+        "TRACKING_ADMIN_API_KEY": ADMIN_KEY,
+        "TRACKING_JWT_SECRET": "b" * 48,
+        "TRACKING_LOG_LEVEL": "WARNING",
+        "TRACKING_DB_POOL_SIZE": "20",
+    }
+    port = free_port()
+    serve = [sys.executable, "-m", "tracking", "serve", "--port", str(port)]
+    serve += ["--workers", str(args.workers)]
+    raw = data / "profile.txt"
+    try:
+        with process(serve, port, env) as child:
+            _, key = register(port)
+            now = datetime.now(UTC)
+            singles = [
+                http_request(
+                    "POST", "/api/event", key, json.dumps(event_body(skewed_user(), now)).encode()
+                )
+                for _ in range(2000)
+            ]
+            load(port, singles, 64, 2)  # warm up: pools opened, caches filled
+            before = cpu_seconds()
+            rate = load(port, singles, 64, args.seconds)
+            print(f"unsampled: {rate['per_second']:,.0f} events/s, p99 {rate['p99_ms']:.1f} ms")
+            shares = cpu_shares(before, args.seconds)
+            print("\n".join(f"{cores:5.2f} cores  {kind}" for kind, cores in shares))
+            service = sum(cores for kind, cores in shares if kind in _KINDS[:2])
+            print(f"service CPU per request: {service * 1e6 / rate['per_second']:.0f} us")
+            spy = ["py-spy", "record", "--pid", str(child.pid), "--subprocesses"]
+            spy += ["--rate", "250", "--duration", str(int(args.seconds)), "--nonblocking"]
+            recorders = [
+                subprocess.Popen([*spy, "--format", "raw", "--output", str(raw)]),  # noqa: S603
+            ]
+            if args.flame:
+                flame = [*spy, "--format", "flamegraph", "--output", args.flame]
+                recorders.append(subprocess.Popen(flame))  # noqa: S603
+            driven = threading.Thread(target=load, args=(port, singles, 64, args.seconds + 1))
+            driven.start()
+            for recorder in recorders:
+                recorder.wait()
+            driven.join()
+    finally:
+        server.stop()
+    print("\n".join(summary(raw, args.top)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--flame", help="also write a flame graph (SVG) here")
+    main(parser.parse_args())
