@@ -27,6 +27,7 @@ from tracking.entrypoints.http.recording import RequestRecorder
 from tracking.entrypoints.http.request_id import add_request_id
 from tracking.entrypoints.http.request_logs import RequestLogContext
 from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, EventBatchSchema, EventIn
+from tracking.entrypoints.http.single_event import SingleEventRoute
 from tracking.entrypoints.http.stats import StatsController
 from tracking.entrypoints.http.tokens import TokenController
 from tracking.entrypoints.http.usage import UsageController
@@ -80,7 +81,7 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
     complete(app.openapi_schema, closed=[schema.__name__ for schema in closed])
     # Around the router, not among its middleware: route middleware never sees a request
     # that matched no route. (Litestar's own OpenTelemetry plugin wraps it so.)
-    app.asgi_handler = ObservedRequests(app.asgi_handler, record=recorder)
+    app.asgi_handler = ObservedRequests(SingleEventRoute(app.asgi_handler), record=recorder)
     return app
 
 

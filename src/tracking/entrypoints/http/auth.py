@@ -25,26 +25,35 @@ class ApiAuthentication(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
         if path == "/api" or path.startswith("/api/"):
-            state = scope["litestar_app"].state
-            handlers: Handlers = state.handlers
-            api_key, authorization = _credentials(scope)
-            query = Authenticate(
-                api_key=api_key,
-                bearer_token=_bearer(authorization),
-                source=source_address(scope, state.trusted_proxies),
-            )
-            principal = await handlers.authenticate(query)
-            scope["user"] = principal
-            add_log_fields(client=principal.client_id)
+            handlers: Handlers = scope["litestar_app"].state.handlers
+            principal = await authenticate(scope, handlers)
             # One decision, before the body is read. A single event is counted against the
             # events quota here too, so that route costs one round trip to Redis, not two.
             single = scope.get("method") == "POST" and path.rstrip("/") == "/api/event"
-            admission = await handlers.admit_request(
-                AdmitRequest(actor=principal, events=1 if single else 0)
-            )
-            if admission is not None:
-                remember(scope, admission)
+            await admit(scope, handlers, principal, events=1 if single else 0)
         await next_app(scope, receive, send)
+
+
+async def authenticate(scope: Scope, handlers: Handlers) -> Principal:
+    """The caller's principal, put in the scope (`request.user`) and the log's fields."""
+    api_key, authorization = _credentials(scope)
+    query = Authenticate(
+        api_key=api_key,
+        bearer_token=_bearer(authorization),
+        source=source_address(scope, scope["litestar_app"].state.trusted_proxies),
+    )
+    principal = await handlers.authenticate(query)
+    scope["user"] = principal
+    add_log_fields(client=principal.client_id)
+    return principal
+
+
+async def admit(scope: Scope, handlers: Handlers, principal: Principal, *, events: int) -> None:
+    """The request counted against the caller's limits (RateLimited when over one), the
+    decision kept for the answer's headers."""
+    admission = await handlers.admit_request(AdmitRequest(actor=principal, events=events))
+    if admission is not None:
+        remember(scope, admission)
 
 
 def _credentials(scope: Scope) -> tuple[str | None, str | None]:

@@ -13,6 +13,7 @@ from tracking.application.commands.record_events import (
     Rejected,
 )
 from tracking.application.handlers import Handlers
+from tracking.application.principal import Principal
 from tracking.application.queries.list_events import EventPage, ListEvents, ListEventsHandler
 from tracking.application.views import Order
 from tracking.entrypoints.http.auth import AuthenticatedRequest
@@ -78,16 +79,8 @@ class EventController(Controller):
         request: AuthenticatedRequest,
         handlers: NamedDependency[Handlers],
     ) -> Response[RecordedEvent]:
-        command = RecordEvents(
-            client_id=request.user.client_id,
-            retention_days=request.user.retention_days,
-            events=[new_event(data)],
-        )
-        (result,) = (await handlers.record_events(command)).results
-        if isinstance(result, Rejected):
-            raise result.error
-        answer = RecordedEvent(id=result.id, status=result.status)
-        return Response(answer, status_code=_CODES[result.status])
+        status, answer = await record_one(handlers, request.user, data)
+        return Response(answer, status_code=status)
 
     @post(
         "/events",
@@ -168,6 +161,22 @@ class EventController(Controller):
             cursor=cursor,
         )
         return await handlers.list_events(query)
+
+
+async def record_one(
+    handlers: Handlers, principal: Principal, data: EventIn
+) -> tuple[int, RecordedEvent]:
+    """The status and body that answer one event (this route's, and the router's bypass,
+    `single_event.py`); a rejection is raised."""
+    command = RecordEvents(
+        client_id=principal.client_id,
+        retention_days=principal.retention_days,
+        events=[new_event(data)],
+    )
+    (result,) = (await handlers.record_events(command)).results
+    if isinstance(result, Rejected):
+        raise result.error
+    return _CODES[result.status], RecordedEvent(id=result.id, status=result.status)
 
 
 async def _recorded_batch(

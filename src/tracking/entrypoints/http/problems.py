@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ExceptionHandlersMap, Scope
 
 from tracking.application.errors import RateLimited, Unavailable
 from tracking.domain.errors import Category, FieldError, TrackingError
@@ -66,24 +66,42 @@ def problem_response(
     *,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
-    limit: str | None = None,
 ) -> Response[Problem]:
-    problem = Problem(
+    problem = _problem(status, code, detail, request_id_of(request.scope), errors)
+    return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _problem(  # noqa: PLR0917 - a problem's fields, in order
+    status: int,
+    code: str,
+    detail: str,
+    request_id: str,
+    errors: list[FieldError] | None = None,
+    limit: str | None = None,
+) -> Problem:
+    return Problem(
         type=f"urn:tracking:problem:{code}",
         title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         code=code,
-        request_id=request_id_of(request.scope),
+        request_id=request_id,
         errors=errors or None,
         limit=limit,
     )
-    return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _application_error(request: Request[Any, Any, Any], error: TrackingError) -> Response[Problem]:
     if error.category is Category.INTERNAL:
         return _unexpected_error(request, error)  # its detail is for the log, not the caller
+    if isinstance(error, RateLimited):
+        remember(request.scope, error.admission)  # its headers, Retry-After among them
+    status, problem, headers = problem_of(error, request_id_of(request.scope))
+    return Response(problem, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def problem_of(error: TrackingError, request_id: str) -> tuple[int, Problem, dict[str, str]]:
+    """The status, body and headers that answer an error of any category but INTERNAL."""
     headers: dict[str, str] = {}
     if error.category is Category.UNAUTHENTICATED:
         headers["WWW-Authenticate"] = f'{WWW_AUTHENTICATE}, error="invalid_token"'
@@ -93,14 +111,17 @@ def _application_error(request: Request[Any, Any, Any], error: TrackingError) ->
         headers["Retry-After"] = str(error.retry_after)
     limit = None
     if isinstance(error, RateLimited):
-        remember(request.scope, error.admission)  # its headers, Retry-After among them
         refused = error.admission.refused_by
         limit = refused.limit.name if refused is not None else None
-    errors = list(error.errors) or None
     status = STATUS_OF[error.category]
-    return problem_response(
-        request, status, error.code, error.detail, errors=errors, headers=headers, limit=limit
-    )
+    problem = _problem(status, error.code, error.detail, request_id, list(error.errors), limit)
+    return status, problem, headers
+
+
+def internal_problem(request_id: str) -> Problem:
+    """The answer to a bug: its details are in the log, under the request id."""
+    detail = "an unexpected error occurred; quote the request_id when reporting it"
+    return _problem(500, "internal_error", detail, request_id)
 
 
 def _validation_error(
@@ -142,19 +163,20 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
 
 
 def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    return Response(unexpected(request.scope, error), status_code=500, media_type=MEDIA_TYPE)
+
+
+def unexpected(scope: Scope, error: Exception) -> Problem:
+    """A bug: logged with its traceback and the request id, which the answer quotes."""
+    request_id = request_id_of(scope)
     log.error(
         "unexpected error in %s %s (request %s)",
-        request.method,
-        request.url.path,
-        request_id_of(request.scope),
+        scope.get("method", ""),
+        scope["path"],
+        request_id,
         exc_info=error,
     )
-    return problem_response(
-        request,
-        500,
-        "internal_error",
-        "an unexpected error occurred; quote the request_id when reporting it",
-    )
+    return internal_problem(request_id)
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

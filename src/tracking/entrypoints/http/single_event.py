@@ -1,0 +1,120 @@
+"""`POST /api/event` answered beside the router, not through it.
+
+It is the route every client calls most, and Litestar's general machinery (routing, middleware
+wrappers, the signature model, the DTO, the response object) cost more CPU than storing the
+event does: `bench/profile.py` measured it. A request in the plain form (one JSON body of a
+stated length, within the route's limit, `Content-Type: application/json`) is answered here by
+the same steps and code as the route's: authentication and the rate-limit decision before the
+body is read (auth.py), the body decoded as the route decodes it (body.py), recorded by the
+route's own function (events.py), and any error answered by the one map of problems.py. The
+before-send hooks (request id, rate-limit headers) and `ObservedRequests` (metrics, request
+log) wrap both ways alike. Any other form (chunked, another media type, a charset, a header
+sent twice, an empty or too large body) goes to the router untouched, which answers it as it
+answers every route. The two ways are tested to give the same answers
+(tests/integration/test_http_single_event.py)."""
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPReceiveMessage, Receive, Scope, Send
+
+from tracking.application.errors import RateLimited
+from tracking.application.handlers import Handlers
+from tracking.application.log_context import log_task_about
+from tracking.domain.errors import Category, TrackingError
+from tracking.entrypoints.http.auth import admit, authenticate
+from tracking.entrypoints.http.body import decode_json
+from tracking.entrypoints.http.events import MAX_EVENT_BYTES, record_one
+from tracking.entrypoints.http.limits import remember
+from tracking.entrypoints.http.problems import MEDIA_TYPE, problem_of, unexpected
+from tracking.entrypoints.http.request_id import request_id_of
+from tracking.entrypoints.http.schemas import EventIn
+
+ROUTE = "/api/event"
+_ENCODE = msgspec.json.Encoder().encode
+_JSON = [(b"content-type", b"application/json")]
+_PROBLEM = [(b"content-type", MEDIA_TYPE.encode())]
+_OWN_HEADERS = frozenset((b"content-type", b"content-length", b"transfer-encoding"))
+
+
+class SingleEventRoute:
+    """A pure ASGI app in front of Litestar's router (`app`), inside its before-send hooks."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == ScopeType.HTTP
+            and scope["path"] == ROUTE
+            and scope.get("method") == "POST"
+            and _plain_length(scope) is not None
+        ):
+            await self._answer(scope, receive, send)
+            return
+        await self._app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["path_template"] = ROUTE  # as the router sets it: metrics and the request log
+        log_task_about(request_id=request_id_of(scope), method="POST", route=ROUTE)
+        handlers: Handlers = scope["litestar_app"].state.handlers
+        try:
+            principal = await authenticate(scope, handlers)
+            await admit(scope, handlers, principal, events=1)
+            body = await _body(receive)
+            if body is None:
+                return  # the client went away before it sent the whole body
+            status, answer = await record_one(handlers, principal, decode_json(body, EventIn))
+        except TrackingError as error:
+            if error.category is Category.INTERNAL:
+                await _send(send, 500, _PROBLEM, _ENCODE(unexpected(scope, error)))
+                return
+            if isinstance(error, RateLimited):
+                remember(scope, error.admission)  # its headers, Retry-After among them
+            code, problem, extra = problem_of(error, request_id_of(scope))
+            headers = [*_PROBLEM, *((k.lower().encode(), v.encode()) for k, v in extra.items())]
+            await _send(send, code, headers, _ENCODE(problem))
+            return
+        except Exception as error:  # noqa: BLE001 - answered as the router answers a bug
+            await _send(send, 500, _PROBLEM, _ENCODE(unexpected(scope, error)))
+            return
+        await _send(send, status, _JSON, _ENCODE(answer))
+
+
+def _plain_length(scope: Scope) -> int | None:
+    """The body's length, when the request is in the plain form this bypass takes."""
+    length = None
+    seen: set[bytes] = set()
+    for name, value in scope["headers"]:
+        if name not in _OWN_HEADERS:
+            continue
+        if name in seen:
+            return None
+        seen.add(name)
+        if name == b"content-type":
+            if value.lower() != b"application/json":
+                return None
+        elif name == b"content-length":
+            length = int(value) if value.isdigit() else None
+        else:
+            return None  # a transfer-encoding
+    if b"content-type" not in seen or length is None or not 0 < length <= MAX_EVENT_BYTES:
+        return None
+    return length
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The whole body, or None when the client disconnected first."""
+    chunks = []
+    while True:
+        message: HTTPReceiveMessage = await receive()  # type: ignore[assignment]
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
