@@ -242,7 +242,7 @@ def row(figure: str, value: str, baseline: str, ratio: str) -> str:
 
 
 def single_events(
-    args: argparse.Namespace, env: dict[str, str], workers: int, now: datetime
+    args: argparse.Namespace, env: dict[str, str], workers: int
 ) -> tuple[list[str], int, uuid.UUID]:
     """`POST /api/event` against the bare HTTP ceiling and the durable one (the bare app doing
     the same grouped insert through raw asyncpg), all with `workers` processes, in `--rounds`
@@ -260,20 +260,13 @@ def single_events(
             "CEILING_DSN": env["TRACKING_DATABASE_URL"],
             "CEILING_CLIENT_ID": str(durable_client),
         }
-        singles = [
-            http_request(
-                "POST", "/api/event", key, json.dumps(event_body(skewed_user(), now)).encode()
-            )
-            for _ in range(2000)
-        ]
         with (
             process([*ceiling, str(bare_port), str(workers)], bare_port),
             process([*ceiling, str(durable_port), str(workers)], durable_port, durable),
         ):
             for round_ in range(args.rounds):
-                print(
-                    f"single events, {workers} worker(s), round {round_ + 1} ...", file=sys.stderr
-                )
+                print(f"single events, {workers} worker(s), round {round_ + 1}", file=sys.stderr)
+                singles = single_requests(key)  # each round's events happen now: live ones
                 bare = load(bare_port, singles, 64, args.seconds)
                 grouped = load(durable_port, singles, 64, args.seconds)
                 ours = load(port, singles, 64, args.seconds)
@@ -298,6 +291,14 @@ def single_events(
         ),
     ]
     return rows, acknowledged, client_id
+
+
+def single_requests(key: str) -> list[bytes]:
+    now = datetime.now(UTC)
+    return [
+        http_request("POST", "/api/event", key, json.dumps(event_body(skewed_user(), now)).encode())
+        for _ in range(2000)
+    ]
 
 
 def rate(results: list[dict[str, float]], unit: str) -> str:
@@ -338,7 +339,7 @@ def main(args: argparse.Namespace) -> None:
     try:
         acknowledged, clients = 0, []
         for workers in args.workers:
-            rows, acked, client_id = single_events(args, env, workers, now)
+            rows, acked, client_id = single_events(args, env, workers)
             lines += rows
             acknowledged += acked
             clients.append(client_id)
