@@ -46,13 +46,9 @@ def summary(raw: Path, top: int) -> list[str]:
     return lines
 
 
-_KINDS = ("tracking serve", "multiprocessing", "load.py", "redis-server")
-"""How the processes that matter are told apart by their command lines (the service's workers
-are multiprocessing children)."""
-
-
-def cpu_seconds() -> dict[int, tuple[str, float]]:
-    """Each process's name and the CPU seconds it used so far (user and system)."""
+def cpu_seconds(service: set[int]) -> dict[int, tuple[str, float]]:
+    """Each process's kind (`service` for the pids given, else its name) and the CPU seconds
+    it used so far (user and system)."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -60,21 +56,38 @@ def cpu_seconds() -> dict[int, tuple[str, float]]:
             text = stat.read_text()
         except OSError:
             continue
+        pid = int(stat.parent.name)
         name = text[text.index("(") + 1 : text.rindex(")")]
-        command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        name = next((kind for kind in _KINDS if kind in command), name)
+        kind = "service" if pid in service else "postgres" if name.startswith("postgres") else name
         fields = text[text.rindex(")") + 2 :].split()
-        used[int(stat.parent.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+        used[pid] = (kind, (int(fields[11]) + int(fields[12])) / tick)
     return used
 
 
-def cpu_shares(before: dict[int, tuple[str, float]], seconds: float) -> list[tuple[str, float]]:
+def cpu_shares(
+    before: dict[int, tuple[str, float]], service: set[int], seconds: float
+) -> dict[str, float]:
     """Cores used, by kind of process, between `before` and now."""
     by_kind: collections.Counter[str] = collections.Counter()
-    for pid, (name, used) in cpu_seconds().items():
-        kind = "postgres" if name.startswith("postgres") else name
-        by_kind[kind] += used - before.get(pid, (name, 0.0))[1]
-    return [(kind, used / seconds) for kind, used in by_kind.most_common(6)]
+    for pid, (kind, used) in cpu_seconds(service).items():
+        by_kind[kind] += used - before.get(pid, (kind, 0.0))[1]
+    return {kind: used / seconds for kind, used in by_kind.most_common(6)}
+
+
+def tree(pid: int) -> set[int]:
+    """`serve` and the worker processes it started."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {pid, *map(int, children)}
+
+
+def resident(pid: int) -> list[str]:
+    """The resident memory of `serve` and of each worker it started."""
+    sizes = []
+    for each in sorted(tree(pid)):
+        status = Path(f"/proc/{each}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        sizes.append(f"pid {each} {int(kib) / 1024:.0f} MB")
+    return sizes
 
 
 def main(args: argparse.Namespace) -> None:
@@ -104,13 +117,15 @@ def main(args: argparse.Namespace) -> None:
                 for _ in range(2000)
             ]
             load(port, singles, 64, 2)  # warm up: pools opened, caches filled
-            before = cpu_seconds()
+            service = tree(child.pid)
+            before = cpu_seconds(service)
             rate = load(port, singles, 64, args.seconds)
             print(f"unsampled: {rate['per_second']:,.0f} events/s, p99 {rate['p99_ms']:.1f} ms")
-            shares = cpu_shares(before, args.seconds)
-            print("\n".join(f"{cores:5.2f} cores  {kind}" for kind, cores in shares))
-            service = sum(cores for kind, cores in shares if kind in _KINDS[:2])
-            print(f"service CPU per request: {service * 1e6 / rate['per_second']:.0f} us")
+            shares = cpu_shares(before, service, args.seconds)
+            print("\n".join(f"{cores:5.2f} cores  {kind}" for kind, cores in shares.items()))
+            per_request = shares.get("service", 0.0) * 1e6 / rate["per_second"]
+            print(f"service CPU per request: {per_request:.0f} us")
+            print("RSS after the load: " + ", ".join(resident(child.pid)))
             spy = ["py-spy", "record", "--pid", str(child.pid), "--subprocesses"]
             spy += ["--rate", "250", "--duration", str(int(args.seconds)), "--nonblocking"]
             recorders = [
