@@ -321,19 +321,24 @@ def median(values: list[float], digits: int = 0) -> str:
     return f"{middle} ({min(values):,.{digits}f} to {max(values):,.{digits}f})"
 
 
-def main(args: argparse.Namespace) -> None:
-    data = Path(tempfile.mkdtemp(prefix="tracking-bench-"))
-    server = EmbeddedPostgres(str(data))
-    url = server.start()
-    dsn = url
-    migrations.upgrade(url)
-    env = {
+def service_env(url: str) -> dict[str, str]:
+    """`tracking serve`'s settings in every benchmark: its defaults but for these."""
+    return {
         "TRACKING_DATABASE_URL": url,
         "TRACKING_ADMIN_API_KEY": ADMIN_KEY,
         "TRACKING_JWT_SECRET": "b" * 48,
         "TRACKING_LOG_LEVEL": "WARNING",
         "TRACKING_DB_POOL_SIZE": "20",
     }
+
+
+def main(args: argparse.Namespace) -> None:
+    data = Path(tempfile.mkdtemp(prefix="tracking-bench-"))
+    server = EmbeddedPostgres(str(data))
+    url = server.start()
+    dsn = url
+    migrations.upgrade(url)
+    env = service_env(url)
     lines = []
     now = datetime.now(UTC)
     try:

@@ -118,12 +118,6 @@ def problem_of(error: TrackingError, request_id: str) -> tuple[int, Problem, dic
     return status, problem, headers
 
 
-def internal_problem(request_id: str) -> Problem:
-    """The answer to a bug: its details are in the log, under the request id."""
-    detail = "an unexpected error occurred; quote the request_id when reporting it"
-    return _problem(500, "internal_error", detail, request_id)
-
-
 def _validation_error(
     request: Request[Any, Any, Any], error: ValidationException
 ) -> Response[Problem]:
@@ -176,7 +170,8 @@ def unexpected(scope: Scope, error: Exception) -> Problem:
         request_id,
         exc_info=error,
     )
-    return internal_problem(request_id)
+    detail = "an unexpected error occurred; quote the request_id when reporting it"
+    return _problem(500, "internal_error", detail, request_id)
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

@@ -2,7 +2,7 @@
 
 It is the route every client calls most, and Litestar's general machinery (routing, middleware
 wrappers, the signature model, the DTO, the response object) cost more CPU than storing the
-event does: `bench/profile.py` measured it. A request in the plain form (one JSON body of a
+event does: `bench/spy.py` measured it. A request in the plain form (one JSON body of a
 stated length, within the route's limit, `Content-Type: application/json`) is answered here by
 the same steps and code as the route's: authentication and the rate-limit decision before the
 body is read (auth.py), the body decoded as the route decodes it (body.py), recorded by the

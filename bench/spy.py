@@ -1,6 +1,6 @@
 """Where a single `POST /api/event` spends its time: py-spy samples `tracking serve` (every
 worker) under bench/load.py's load and prints the functions with the most samples, by their
-own time and by the time under them. Usage: `uv run python bench/profile.py [--seconds 10]
+own time and by the time under them. Usage: `uv run python bench/spy.py [--seconds 10]
 [--workers 1] [--top 25] [--flame out.svg]`.
 
 Runs as bench/run.py's single-event rounds do: a throwaway PostgreSQL, the service with its
@@ -9,16 +9,14 @@ defaults, 64 connections. The service runs at a fraction of its speed while it i
 
 import argparse
 import collections
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
-from run import ADMIN_KEY, event_body, free_port, http_request, load, process, register, skewed_user
+from run import free_port, load, process, register, service_env, single_requests
 
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
@@ -95,13 +93,7 @@ def main(args: argparse.Namespace) -> None:
     server = EmbeddedPostgres(str(data))
     url = server.start()
     migrations.upgrade(url)
-    env = {
-        "TRACKING_DATABASE_URL": url,
-        "TRACKING_ADMIN_API_KEY": ADMIN_KEY,
-        "TRACKING_JWT_SECRET": "b" * 48,
-        "TRACKING_LOG_LEVEL": "WARNING",
-        "TRACKING_DB_POOL_SIZE": "20",
-    }
+    env = service_env(url)
     port = free_port()
     serve = [sys.executable, "-m", "tracking", "serve", "--port", str(port)]
     serve += ["--workers", str(args.workers)]
@@ -109,13 +101,7 @@ def main(args: argparse.Namespace) -> None:
     try:
         with process(serve, port, env) as child:
             _, key = register(port)
-            now = datetime.now(UTC)
-            singles = [
-                http_request(
-                    "POST", "/api/event", key, json.dumps(event_body(skewed_user(), now)).encode()
-                )
-                for _ in range(2000)
-            ]
+            singles = single_requests(key)
             load(port, singles, 64, 2)  # warm up: pools opened, caches filled
             service = tree(child.pid)
             before = cpu_seconds(service)
