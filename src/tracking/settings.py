@@ -110,6 +110,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     request_log_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
     request_log_buffer: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
     event_partition_months_ahead: Annotated[int, msgspec.Meta(ge=1, le=120)] = 2
+    # The live stream: the journal's replay horizon, a subscriber's buffer, the heartbeat,
+    # and the streams one client may hold open in each process.
+    stream_replay_hours: Annotated[int, msgspec.Meta(ge=1, le=8760)] = 24
+    stream_buffer_events: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+    stream_heartbeat_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
+    stream_max_per_client: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 5
     # Retention (`tracking retention`): metric rows kept this many days (unset: for ever),
     # rows removed per transaction, and `serve` applying it every so many seconds (0: never).
     metrics_retention_days: Annotated[int, msgspec.Meta(ge=1, le=36_500)] | None = None

@@ -28,7 +28,7 @@ def event(client_id: UUID, *, at: datetime = T0, user_id: str = "u1", action: st
 async def add(storage: Storage, events: list[Event]) -> set[UUID]:
     """The ids stored by this call (its events belong to one client here)."""
     async with storage.uow() as uow:
-        stored_before = await uow.events.add_new(events)
+        stored_before = (await uow.events.add_new(events)).stored_before
         await uow.commit()
     assert {client for client, _ in stored_before} <= {e.client_id for e in events}
     return {e.id for e in events} - {event_id for _, event_id in stored_before}

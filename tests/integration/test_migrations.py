@@ -29,6 +29,8 @@ OURS = {
     "event_key_trims",
     "service_keys",
     "event_keys",
+    "stream_positions",
+    "event_journal",
 }
 MIGRATED_PARTITIONS = {"events_default"}
 """Tables the migrations make that the metadata does not describe: partitions."""

@@ -10,6 +10,7 @@ from tracking.adapters.memory.cache import InMemoryCache
 from tracking.adapters.memory.rate_limiter import InMemoryRateLimiter
 from tracking.adapters.memory.read_models import InMemoryClientReadModel
 from tracking.adapters.memory.store import InMemoryStore
+from tracking.adapters.memory.stream import InMemoryEventFeed
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.adapters.system import SystemClock, UuidV7Generator
 from tracking.application.answer_cache import AnswerCache
@@ -127,7 +128,9 @@ class ChangesSpy(ClientChanges):
 
 
 def group_commit(store: InMemoryStore, clock: Clock) -> GroupCommitEventWriter:
-    return GroupCommitEventWriter(uow_factory(store), clock=clock, window_size=WindowSize(4))
+    return GroupCommitEventWriter(
+        uow_factory(store), clock=clock, window_size=WindowSize(4), feed=InMemoryEventFeed()
+    )
 
 
 def stats_cache(cache: InMemoryCache | None = None, namespace: str = "stats") -> AnswerCache:

@@ -10,6 +10,7 @@ import pytest
 from tests.fakes import FixedClock
 from tracking.adapters.group_commit import GroupCommitEventWriter
 from tracking.adapters.memory.store import InMemoryStore
+from tracking.adapters.memory.stream import InMemoryEventFeed
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.application.errors import Unavailable
 from tracking.application.ports import Stored
@@ -66,6 +67,7 @@ def writer(
         lambda: CountingUnitOfWork(store, commits, fail=fail),
         clock=FixedClock(),
         window_size=WindowSize(4),
+        feed=InMemoryEventFeed(),
         max_events=max_events,
         max_flushes=max_flushes,
     )
@@ -189,7 +191,10 @@ async def test_a_write_committed_after_its_window_closed_marks_the_window_stale(
     late = event(uuid4(), at=T0.replace(hour=3, minute=59))  # window 00:00-04:00 still open
     clock = FixedClock(T0.replace(hour=4, minute=2))  # the commit comes after 04:00
     write = GroupCommitEventWriter(
-        lambda: InMemoryUnitOfWork(store), clock=clock, window_size=WindowSize(4)
+        lambda: InMemoryUnitOfWork(store),
+        clock=clock,
+        window_size=WindowSize(4),
+        feed=InMemoryEventFeed(),
     )
 
     await write.write([late])
@@ -202,7 +207,10 @@ async def test_a_write_committed_while_its_window_is_open_marks_nothing() -> Non
     store = InMemoryStore()
     now = T0.replace(hour=3, minute=59)
     write = GroupCommitEventWriter(
-        lambda: InMemoryUnitOfWork(store), clock=FixedClock(now), window_size=WindowSize(4)
+        lambda: InMemoryUnitOfWork(store),
+        clock=FixedClock(now),
+        window_size=WindowSize(4),
+        feed=InMemoryEventFeed(),
     )
 
     await write.write([event(uuid4(), at=now)])

@@ -9,6 +9,7 @@ from tests.fakes import FixedClock
 from tests.unit.test_group_commit import T0, event
 from tracking.adapters.group_commit import GroupCommitEventWriter
 from tracking.adapters.memory.store import InMemoryStore
+from tracking.adapters.memory.stream import InMemoryEventFeed
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.domain.windows import WindowSize
 
@@ -23,7 +24,10 @@ async def suppressed_store(client: object, user: str) -> InMemoryStore:
 
 def writer(store: InMemoryStore) -> GroupCommitEventWriter:
     return GroupCommitEventWriter(
-        lambda: InMemoryUnitOfWork(store), clock=FixedClock(), window_size=WindowSize(4)
+        lambda: InMemoryUnitOfWork(store),
+        clock=FixedClock(),
+        window_size=WindowSize(4),
+        feed=InMemoryEventFeed(),
     )
 
 

@@ -11,7 +11,9 @@ from prometheus_client import Histogram
 
 from tracking.adapters.prometheus import REGISTRY
 from tracking.application.ports import (
+    Added,
     Clock,
+    EventFeed,
     EventKey,
     EventWriter,
     Stored,
@@ -71,7 +73,8 @@ class GroupCommitEventWriter(EventWriter):
     """Also marks the windows of late events stale, in the same transaction (the domain's
     `late_windows`, judged by the clock just before the commit). Before inserting, it asks
     which of the events' users are suppressed, in the same transaction, and leaves their
-    events out: they are answered `suppressed`.
+    events out: they are answered `suppressed`. Once committed, what it stored (at its
+    positions in each client's journal) goes to the feed, before any caller is answered.
 
     Writes of fewer than `max_events` wait for the next flush: it starts as soon as one of
     `max_flushes` concurrent flushes is free (after `max_wait` seconds, to gather more) and takes
@@ -89,6 +92,7 @@ class GroupCommitEventWriter(EventWriter):
         *,
         clock: Clock,
         window_size: WindowSize,
+        feed: EventFeed,
         max_events: int = 500,
         max_wait: float = 0.0,
         max_flushes: int = 2,
@@ -96,6 +100,7 @@ class GroupCommitEventWriter(EventWriter):
         self._uow = uow
         self._clock = clock
         self._size = window_size
+        self._feed = feed
         self._max_events = max_events
         self._max_wait = max_wait
         self._max_flushes = max_flushes
@@ -210,11 +215,13 @@ class GroupCommitEventWriter(EventWriter):
                 events = [e for e in events if (e.client_id, e.user_id) not in refused]
             if repeats:
                 events = list({(e.client_id, e.id): e for e in reversed(events)}.values())
-            stored_before = await uow.events.add_new(events) if events else set()
+            added = await uow.events.add_new(events) if events else Added(set(), [])
+            stored_before = added.stored_before
             late = self._late(events, stored_before)
             if late:
                 await uow.windows.mark_stale(late)
             await uow.commit()
+        await self._feed.publish(added.sequenced)
         return _Committed(stored_before=stored_before, refused=refused)
 
     def _late(self, events: Sequence[Event], stored_before: set[EventKey]) -> set[StaleMark]:

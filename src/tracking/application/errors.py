@@ -51,3 +51,9 @@ class RateLimited(TrackingError):
         self.admission = admission
         refused = admission.refused_by
         self.retry_after = refused.reset_seconds if refused is not None else 1
+
+
+class TooManyStreams(TrackingError):
+    """A client already has as many live streams open as it may."""
+
+    category = Category.RATE_LIMITED

@@ -30,6 +30,7 @@ from tracking.application.queries.list_metric_windows import ListMetricWindowsHa
 from tracking.application.queries.list_metrics import ListMetricsHandler
 from tracking.application.queries.readiness import ReadinessHandler
 from tracking.application.queries.stats_series import StatsSeriesHandler
+from tracking.application.queries.stream_events import StreamEventsHandler
 from tracking.application.queries.top_clients import TopClientsHandler
 
 
@@ -53,6 +54,7 @@ class Handlers:
     # Queries
     authenticate: AuthenticateHandler
     list_events: ListEventsHandler
+    stream_events: StreamEventsHandler
     get_client: GetClientHandler
     list_clients: ListClientsHandler
     list_metrics: ListMetricsHandler

@@ -5,7 +5,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 from uuid import UUID
 
 import msgspec
@@ -19,6 +19,7 @@ from tracking.application.privacy import (
     ExportedMetric,
 )
 from tracking.application.stats import DayFigures, PeriodFigures
+from tracking.application.stream import Inbox, JournalBounds, Positioned, Sequenced
 from tracking.application.usage import ClientUsage, LoggedRequest, UsageFigures
 from tracking.application.views import (
     ClientView,
@@ -50,10 +51,21 @@ EventKey = tuple[UUID, UUID]
 """An event's identity: `(client_id, id)`. Ids are unique per client, not across clients."""
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """`stored_before`: the keys that were stored before (duplicates; usually none).
+    `sequenced`: the events stored, by client, at their positions in the client's commit
+    order (in the order given)."""
+
+    stored_before: set[EventKey]
+    sequenced: list[Sequenced]
+
+
 class EventRepository(Protocol):
-    async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
-        """Stores each event whose key is not stored yet; returns the keys of those that were
-        (duplicates; usually none). Keys are unique within `events`.
+    async def add_new(self, events: Sequence[Event]) -> Added:
+        """Stores each event whose key is not stored yet, and journals the stored ones at the
+        next positions of their clients (held, to the commit, from any other transaction of
+        the same client). Keys are unique within `events`.
 
         A concurrent transaction adding the same key makes this one wait, then skip it."""
         ...
@@ -297,6 +309,34 @@ class UserDataReadModel(Protocol):
         ...
 
 
+class EventFeed(Protocol):
+    """Committed events told to the subscribers of their client, in every process."""
+
+    async def publish(self, sequenced: Sequence[Sequenced]) -> None:
+        """Called after the commit. Never raises, and never waits for a subscriber: what a
+        subscriber misses (a lost message, Redis down), it reads from the journal."""
+        ...
+
+    def subscribe(self, client_id: UUID, capacity: int) -> AbstractAsyncContextManager[Inbox]:
+        """An inbox receiving the client's events published from now on, until exit."""
+        ...
+
+
+class EventJournal(Protocol):
+    """Each client's committed events by position, for the replay horizon."""
+
+    async def bounds(self, client_id: UUID) -> JournalBounds: ...
+
+    async def since(self, client_id: UUID, after: int, through: int) -> list[Positioned]:
+        """The client's events at positions `after < p <= through`, in position order (an
+        erased event leaves its position out)."""
+        ...
+
+    async def forget_before(self, committed_before: datetime) -> int:
+        """Drops what transactions committed before then journaled; the count of rows."""
+        ...
+
+
 class EventReadModel(Protocol):
     async def list_events(self, criteria: EventCriteria) -> list[EventView]:
         """At most `criteria.limit` events matching the criteria, in its order."""
@@ -326,11 +366,16 @@ class IssuedToken(msgspec.Struct, frozen=True, kw_only=True):
     expires_in: int
 
 
-class TokenCodec(Protocol):
-    def issue(self, principal: Principal) -> IssuedToken: ...
+TokenPurpose = Literal["access", "stream"]
+"""What a token opens: the API (an access token), or only the live stream, for a minute."""
 
-    def verify(self, token: str) -> UUID:
-        """The client id a valid token names; raises `Unauthenticated` otherwise."""
+
+class TokenCodec(Protocol):
+    def issue(self, principal: Principal, purpose: TokenPurpose = "access") -> IssuedToken: ...
+
+    def verify(self, token: str, purpose: TokenPurpose = "access") -> UUID:
+        """The client id a valid token for `purpose` names; raises `Unauthenticated`
+        otherwise (a token for another purpose included)."""
         ...
 
 

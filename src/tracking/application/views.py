@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 
 from tracking.domain.clients import Client, Role
+from tracking.domain.events import Event
 
 
 class Order(StrEnum):
@@ -22,6 +23,17 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: datetime
     received_at: datetime
     metadata: dict[str, Any]
+
+
+def event_view(event: Event) -> EventView:
+    return EventView(
+        id=event.id,
+        user_id=event.user_id,
+        action=event.action,
+        occurred_at=event.occurred_at,
+        received_at=event.received_at,
+        metadata=msgspec.json.decode(event.metadata),
+    )
 
 
 class EventCriteria(msgspec.Struct, frozen=True, kw_only=True):

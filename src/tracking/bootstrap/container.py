@@ -28,6 +28,7 @@ from tracking.adapters.memory.privacy import (
 from tracking.adapters.memory.read_models import InMemoryClientReadModel, InMemoryEventReadModel
 from tracking.adapters.memory.stats_reads import InMemoryStatsReadModel
 from tracking.adapters.memory.store import InMemoryStore, InMemoryStoreCheck
+from tracking.adapters.memory.stream import InMemoryEventJournal
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
 from tracking.adapters.memory.usage import InMemoryRequestLogStore, InMemoryUsageReadModel
 from tracking.adapters.outages import exposition as outage_exposition
@@ -39,6 +40,7 @@ from tracking.adapters.postgres.event_partitions import (
     running_event_partitions,
 )
 from tracking.adapters.postgres.events import PostgresEventReadModel
+from tracking.adapters.postgres.journal import PostgresEventJournal
 from tracking.adapters.postgres.metrics import PostgresMetricsStore
 from tracking.adapters.postgres.metrics_reads import PostgresMetricsReadModel
 from tracking.adapters.postgres.principal_cache import PrincipalCache
@@ -63,6 +65,7 @@ from tracking.application.handlers import Handlers
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import DependencyCheck, UnitOfWorkFactory
 from tracking.application.queries.readiness import ReadinessHandler
+from tracking.application.queries.stream_events import StreamLimits
 from tracking.bootstrap import shared_state
 from tracking.bootstrap.handlers import Limits, build_handlers
 from tracking.bootstrap.storage import opened_engine, reachable_database, ready_database
@@ -120,6 +123,15 @@ def _retention_policy(settings: Settings) -> RetentionPolicy:
 
 SETTLED_ANSWER_SECONDS = 24 * 3600.0
 """How long a settled stats answer is kept: a late event drops it sooner."""
+
+
+def _stream_limits(settings: Settings) -> StreamLimits:
+    return StreamLimits(
+        capacity=settings.stream_buffer_events,
+        heartbeat_seconds=settings.stream_heartbeat_seconds,
+        per_client=settings.stream_max_per_client,
+        replay=timedelta(hours=settings.stream_replay_hours),
+    )
 
 
 def _settled_answer_seconds(redis: Redis | None, settings: Settings) -> float:
@@ -212,6 +224,11 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryEventReadModel, store=store),
         postgres=providers.Singleton(PostgresEventReadModel, engine=engine),
     )
+    event_journal = providers.Selector(
+        storage,
+        memory=providers.Singleton(InMemoryEventJournal, store=store),
+        postgres=providers.Singleton(PostgresEventJournal, engine=engine),
+    )
     client_reads = providers.Selector(
         storage,
         memory=providers.Singleton(InMemoryClientReadModel, store=store),
@@ -300,11 +317,18 @@ class Container(containers.DeclarativeContainer):
         ttl=providers.Callable(timedelta, seconds=settings.provided.jwt_ttl_seconds),
         clock=clock,
     )
+    # Shared state: Redis (configured, or embedded beside the embedded database), else none.
+    redis_url = providers.Resource(shared_state.reachable_redis, settings)
+    redis = providers.Resource(shared_state.opened_redis, redis_url, settings)
+    redis_subscriber = providers.Resource(shared_state.opened_subscriber, redis_url, settings)
+    event_feed = providers.Resource(shared_state.event_feed, redis, redis_subscriber)
+    """Committed events told to the live streams of every process (Redis), or of this one."""
     store_writer = providers.Singleton(
         GroupCommitEventWriter,
         uow=uow,
         clock=clock,
         window_size=window_size,
+        feed=event_feed,
         max_events=settings.provided.group_commit_max_events,
         max_wait=providers.Callable(_seconds, settings.provided.group_commit_wait_ms),
         max_flushes=settings.provided.group_commit_flushes,
@@ -318,10 +342,6 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
-    # Shared state: Redis (configured, or embedded beside the embedded database), else none.
-    redis_url = providers.Resource(shared_state.reachable_redis, settings)
-    redis = providers.Resource(shared_state.opened_redis, redis_url, settings)
-    redis_subscriber = providers.Resource(shared_state.opened_subscriber, redis_url, settings)
     rate_limiter = providers.Singleton(shared_state.rate_limiter, redis, settings)
     cache = providers.Singleton(shared_state.cache, redis, settings)
     """The answers cache, for the queries that will keep answers (analytics)."""
@@ -394,6 +414,9 @@ class Container(containers.DeclarativeContainer):
         erasure_log=erasure_log,
         user_data=user_data,
         retention=providers.Callable(_retention_policy, settings),
+        feed=event_feed,
+        journal=event_journal,
+        stream_limits=providers.Callable(_stream_limits, settings),
     )
 
     # The Kafka consumer (`tracking consume`), with its own readiness.

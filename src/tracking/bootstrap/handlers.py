@@ -27,6 +27,8 @@ from tracking.application.ports import (
     DependencyCheck,
     ErasureLogReadModel,
     ErasureStore,
+    EventFeed,
+    EventJournal,
     EventReadModel,
     EventWriter,
     IdGenerator,
@@ -51,6 +53,7 @@ from tracking.application.queries.list_metric_windows import ListMetricWindowsHa
 from tracking.application.queries.list_metrics import ListMetricsHandler
 from tracking.application.queries.readiness import ReadinessHandler
 from tracking.application.queries.stats_series import StatsSeriesHandler
+from tracking.application.queries.stream_events import StreamEventsHandler, StreamLimits
 from tracking.application.queries.top_clients import TopClientsHandler
 
 
@@ -87,6 +90,9 @@ def build_handlers(
     erasure: ErasureStore,
     erasure_log: ErasureLogReadModel,
     user_data: UserDataReadModel,
+    feed: EventFeed,
+    journal: EventJournal,
+    stream_limits: StreamLimits,
     client_defaults: ClientDefaults | None = None,
     retention: RetentionPolicy | None = None,
 ) -> Handlers:
@@ -120,6 +126,7 @@ def build_handlers(
             clients, tokens, limiter, clock, failures_per_minute=limits.auth_failures_per_minute
         ),
         list_events=ListEventsHandler(events),
+        stream_events=StreamEventsHandler(feed, journal, clock, stream_limits),
         get_client=GetClientHandler(clients),
         list_clients=ListClientsHandler(clients),
         list_metrics=ListMetricsHandler(metrics_reads, policy.size),

@@ -13,13 +13,21 @@ from redis.asyncio import Redis
 from tracking.adapters.memory.cache import InMemoryCache
 from tracking.adapters.memory.client_changes import LocalClientChanges
 from tracking.adapters.memory.rate_limiter import InMemoryRateLimiter
+from tracking.adapters.memory.stream import InMemoryEventFeed
 from tracking.adapters.redis.cache import RedisCache
 from tracking.adapters.redis.check import RedisCheck
 from tracking.adapters.redis.client_changes import opened_client_changes
 from tracking.adapters.redis.connection import redis_client, subscriber_client
 from tracking.adapters.redis.embedded import EmbeddedRedis
+from tracking.adapters.redis.feed import opened_event_feed
 from tracking.adapters.redis.rate_limiter import RedisRateLimiter
-from tracking.application.ports import Cache, ClientChanges, DependencyCheck, RateLimiter
+from tracking.application.ports import (
+    Cache,
+    ClientChanges,
+    DependencyCheck,
+    EventFeed,
+    RateLimiter,
+)
 from tracking.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,6 +108,14 @@ async def client_changes(
         return
     async for changes in opened_client_changes(redis, subscriber, forget, forget_all):
         yield changes
+
+
+async def event_feed(redis: Redis | None, subscriber: Redis | None) -> AsyncIterator[EventFeed]:
+    if redis is None or subscriber is None:
+        yield InMemoryEventFeed()
+        return
+    async for feed in opened_event_feed(redis, subscriber):
+        yield feed
 
 
 def redis_checks(redis: Redis | None) -> list[DependencyCheck]:

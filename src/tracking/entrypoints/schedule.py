@@ -22,6 +22,7 @@ from tracking.application.commands.calculate_metrics import (
 from tracking.application.metrics_policy import MetricsPolicy
 from tracking.application.ports import Clock
 from tracking.application.principal import Principal
+from tracking.application.queries.stream_events import StreamEventsHandler
 from tracking.entrypoints.retention_report import report_lines
 
 log = logging.getLogger(__name__)
@@ -80,3 +81,19 @@ async def run_retention_schedule(
                 log.info("scheduled retention run: %s", line)
             delay = interval_seconds
         await sleep(delay)
+
+
+JOURNAL_TRIM_SECONDS = 600.0
+
+
+async def run_journal_trim(
+    stream: StreamEventsHandler, interval_seconds: float = JOURNAL_TRIM_SECONDS
+) -> None:
+    """Runs until cancelled: the live stream's journal kept to its replay horizon, every
+    `interval_seconds` (a failure is logged and tried again at the next)."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            await stream.trim()
+        except Exception:
+            log.exception("trimming the live stream's journal failed; trying again later")

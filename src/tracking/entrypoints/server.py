@@ -6,7 +6,7 @@ import gc
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -19,6 +19,11 @@ from tracking.settings import Settings
 GRACEFUL_SHUTDOWN_SECONDS = 10
 BACKLOG_READ_SECONDS = 0.05
 GC_THRESHOLDS = (50_000, 50, 100)
+
+
+WHEN_STOPPING: list[Callable[[], None]] = []
+"""Told first when the server stops: what holds connections open for ever (the live streams)
+ends them, so the graceful stop waits only for requests."""
 
 
 class GracefulServer(uvicorn.Server):
@@ -47,6 +52,8 @@ class GracefulServer(uvicorn.Server):
             self._log_started_message(sockets)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for hook in WHEN_STOPPING:
+            hook()
         await self._serve_backlog()
         await super().shutdown(sockets)
 

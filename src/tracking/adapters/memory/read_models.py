@@ -4,8 +4,6 @@ from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
-import msgspec
-
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.ports import ClientReadModel, EventReadModel
 from tracking.application.principal import CredentialKind, Principal
@@ -15,6 +13,7 @@ from tracking.application.views import (
     EventView,
     Order,
     client_view,
+    event_view,
 )
 from tracking.domain.clients import Client
 from tracking.domain.events import Event
@@ -30,7 +29,7 @@ class InMemoryEventReadModel(EventReadModel):
             e for e in self._store.events_of(criteria.client_id).values() if _matches(e, criteria)
         ]
         matching.sort(key=lambda e: (e.occurred_at, e.id), reverse=newest_first)
-        return [_view(event) for event in matching[: criteria.limit]]
+        return [event_view(event) for event in matching[: criteria.limit]]
 
 
 def _matches(event: Event, criteria: EventCriteria) -> bool:
@@ -46,17 +45,6 @@ def _matches(event: Event, criteria: EventCriteria) -> bool:
 def _beyond(event: Event, after: tuple[datetime, UUID], order: Order) -> bool:
     position = (event.occurred_at, event.id)
     return position < after if order is Order.NEWEST_FIRST else position > after
-
-
-def _view(event: Event) -> EventView:
-    return EventView(
-        id=event.id,
-        user_id=event.user_id,
-        action=event.action,
-        occurred_at=event.occurred_at,
-        received_at=event.received_at,
-        metadata=msgspec.json.decode(event.metadata),
-    )
 
 
 class InMemoryClientReadModel(ClientReadModel):

@@ -40,6 +40,10 @@ class InMemoryStore:
     suppressed: dict[tuple[UUID, bytes], datetime] = field(default_factory=dict)
     erasures: dict[UUID, ErasureView] = field(default_factory=dict)
     user_hash_key: UserHashKey = field(default_factory=UserHashKey.random)
+    # The event journal: each client's last committed position, and (position, event id,
+    # committed at) in position order, for the stream's replay horizon.
+    stream_last: dict[UUID, int] = field(default_factory=dict)
+    journal: dict[UUID, list[tuple[int, UUID, datetime]]] = field(default_factory=dict)
 
     def events_of(self, client_id: UUID) -> dict[UUID, Event]:
         return self.events.get(client_id, {})

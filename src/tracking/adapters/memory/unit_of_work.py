@@ -1,6 +1,7 @@
 """A transaction over the in-memory store: changes are staged and applied on commit."""
 
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -9,12 +10,14 @@ from tracking.adapters.memory.privacy import InMemorySuppressionRepository
 from tracking.adapters.memory.retention import InMemoryRetentionRepository
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.ports import (
+    Added,
     ClientRepository,
     EventKey,
     EventRepository,
     UnitOfWork,
     WindowRepository,
 )
+from tracking.application.stream import Sequenced
 from tracking.domain.clients import Client, Role
 from tracking.domain.events import Event
 from tracking.domain.windows import StaleMark
@@ -24,16 +27,43 @@ class InMemoryEventRepository(EventRepository):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self.pending: dict[EventKey, Event] = {}
+        self.journaled: list[tuple[UUID, int, UUID]] = []
+        self._taken: dict[UUID, int] = {}
 
-    async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
+    async def add_new(self, events: Sequence[Event]) -> Added:
+        """Positions are taken under the store's lock, which the unit of work holds to its
+        end: the next transaction takes the ones after, as in PostgreSQL."""
         duplicates: set[EventKey] = set()
+        added: dict[UUID, list[Event]] = {}
         for event in events:
             key = (event.client_id, event.id)
             if key in self.pending or event.id in self._store.events_of(event.client_id):
                 duplicates.add(key)
                 continue
             self.pending[key] = event
-        return duplicates
+            added.setdefault(event.client_id, []).append(event)
+        sequenced = []
+        for client_id, stored in added.items():
+            first = self._store.stream_last.get(client_id, 0) + self._taken.get(client_id, 0) + 1
+            self._taken[client_id] = self._taken.get(client_id, 0) + len(stored)
+            sequenced.append(Sequenced(client_id, first, stored))
+            self.journaled.extend((client_id, first + i, e.id) for i, e in enumerate(stored))
+        return Added(duplicates, sequenced)
+
+    def clear(self) -> None:
+        self.pending.clear()
+        self.journaled.clear()
+        self._taken.clear()
+
+    def apply(self) -> None:
+        store, now = self._store, datetime.now(UTC)
+        for (client_id, event_id), event in self.pending.items():
+            store.events.setdefault(client_id, {})[event_id] = event
+        for client_id, position, event_id in self.journaled:
+            store.journal.setdefault(client_id, []).append((position, event_id, now))
+        for client_id, taken in self._taken.items():
+            store.stream_last[client_id] = store.stream_last.get(client_id, 0) + taken
+        self.clear()
 
 
 class InMemoryClientRepository(ClientRepository):
@@ -94,7 +124,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._events.pending.clear()
+        self._events.clear()
         self._clients.pending.clear()
         self._windows.pending.clear()
         self._retention.pending.clear()
@@ -102,13 +132,11 @@ class InMemoryUnitOfWork(UnitOfWork):
         self._store.lock.release()
 
     async def commit(self) -> None:
-        for (client_id, event_id), event in self._events.pending.items():
-            self._store.events.setdefault(client_id, {})[event_id] = event
+        self._events.apply()
         for client in self._clients.pending.values():
             self._store.put_client(client)
         self._store.stale.update(self._windows.pending)
         self._suppressions.apply()
         self._retention.pending.apply(self._store)
         self._retention.pending.clear()
-        self._events.pending.clear()
         self._clients.pending.clear()

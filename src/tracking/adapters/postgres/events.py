@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -9,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.adapters.postgres.database import driver_connection
 from tracking.adapters.postgres.statements import Keyset
-from tracking.application.ports import EventKey, EventReadModel, EventRepository
+from tracking.application.ports import Added, EventKey, EventReadModel, EventRepository
+from tracking.application.stream import Sequenced
 from tracking.application.views import EventCriteria, EventView, Order
 from tracking.domain.events import Event
 
@@ -25,21 +27,43 @@ from tracking.domain.events import Event
 # one transaction): the same key sent again with another time is still a duplicate. Keys go
 # in in key order, so two batches holding the same keys lock them in one order and cannot
 # deadlock; a batch meeting a key another transaction is adding waits for it, then skips it.
+#
+# The events stored are journaled in the same statement (migration 0010): their count added to
+# their client's `stream_positions` row, which stays locked to the commit, and their ids, in
+# the batch's order, in one `event_journal` row per client at the positions taken. Clients'
+# rows are taken in client order, after every key went in (the aggregate needs them all), so
+# two batches cannot deadlock on them either. Returns each client's first position and count.
 INSERT_EVENTS = """
 WITH batch AS (
     SELECT (e->>0)::uuid AS client_id, (e->>1)::uuid AS id, e->>2 AS user_id, e->>3 AS action,
            (e->>4)::timestamptz AS occurred_at, (e->>5)::timestamptz AS received_at,
-           e->6 AS metadata
-    FROM jsonb_array_elements($1::jsonb) AS e
+           e->6 AS metadata, n
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(e, n)
 ), new_keys AS (
     INSERT INTO event_keys (client_id, id, occurred_at)
     SELECT client_id, id, occurred_at FROM batch ORDER BY client_id, id
     ON CONFLICT (client_id, id) DO NOTHING
     RETURNING client_id, id
+), added AS (
+    SELECT b.client_id, array_agg(b.id ORDER BY b.n) AS ids
+    FROM batch AS b JOIN new_keys AS k ON k.client_id = b.client_id AND k.id = b.id
+    GROUP BY b.client_id
+), positions AS (
+    INSERT INTO stream_positions AS p (client_id, last_position)
+    SELECT client_id, cardinality(ids) FROM added ORDER BY client_id
+    ON CONFLICT (client_id) DO UPDATE SET last_position = p.last_position + excluded.last_position
+    RETURNING client_id, last_position
+), journaled AS (
+    INSERT INTO event_journal (client_id, last_position, first_position, ids)
+    SELECT a.client_id, p.last_position, p.last_position - cardinality(a.ids) + 1, a.ids
+    FROM added AS a JOIN positions AS p ON p.client_id = a.client_id
+    RETURNING client_id, first_position, cardinality(ids)
+), stored AS (
+    INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
+    SELECT b.client_id, b.id, b.user_id, b.action, b.occurred_at, b.received_at, b.metadata
+    FROM batch AS b JOIN new_keys AS k ON k.client_id = b.client_id AND k.id = b.id
 )
-INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
-SELECT b.client_id, b.id, b.user_id, b.action, b.occurred_at, b.received_at, b.metadata
-FROM batch AS b JOIN new_keys AS k ON k.client_id = b.client_id AND k.id = b.id
+SELECT client_id, first_position, cardinality FROM journaled
 """
 # Asked only when fewer rows went in than were sent (a redelivery, a retry): the positions in
 # the batch of the events stored before this transaction, whose keys it did not write.
@@ -76,13 +100,25 @@ class PostgresEventRepository(EventRepository):
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def add_new(self, events: Sequence[Event]) -> set[EventKey]:
+    async def add_new(self, events: Sequence[Event]) -> Added:
         document = batch_document(events)
-        status = await self._connection.execute(INSERT_EVENTS, document)  # "INSERT 0 <rows>"
-        if int(status.rpartition(" ")[2]) == len(events):
-            return set()
-        rows = await self._connection.fetch(STORED_BEFORE, document)
-        return {(events[row[0] - 1].client_id, events[row[0] - 1].id) for row in rows}
+        journaled = await self._connection.fetch(INSERT_EVENTS, document)
+        stored_before: set[EventKey] = set()
+        if sum(row[2] for row in journaled) < len(events):
+            rows = await self._connection.fetch(STORED_BEFORE, document)
+            stored_before = {(events[row[0] - 1].client_id, events[row[0] - 1].id) for row in rows}
+        return Added(stored_before, sequenced(events, stored_before, journaled))
+
+
+def sequenced(
+    events: Sequence[Event], stored_before: set[EventKey], journaled: Sequence[Sequence[Any]]
+) -> list[Sequenced]:
+    """The stored events of each journaled client, in the batch's order, at its positions."""
+    by_client: dict[UUID, list[Event]] = {}
+    for event in events:
+        if (event.client_id, event.id) not in stored_before:
+            by_client.setdefault(event.client_id, []).append(event)
+    return [Sequenced(row[0], row[1], by_client[row[0]]) for row in journaled]
 
 
 _LISTING = Keyset(

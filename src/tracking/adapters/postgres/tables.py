@@ -18,8 +18,9 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData(
     naming_convention={
@@ -98,6 +99,27 @@ event_key_trims = Table(
     metadata,
     Column("start_at", DateTime(timezone=True), primary_key=True),
     Column("end_at", DateTime(timezone=True), nullable=False),
+)
+
+# The event journal (the live stream's replay): each client's count of events ever committed,
+# taken by every transaction that stores some as its last statement, so positions are dense
+# and in commit order; and per transaction and client, the ids at its positions. Kept for the
+# stream's replay horizon only.
+stream_positions = Table(
+    "stream_positions",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("last_position", BigInteger, nullable=False),
+)
+event_journal = Table(
+    "event_journal",
+    metadata,
+    Column("client_id", Uuid, primary_key=True),
+    Column("last_position", BigInteger, primary_key=True),
+    Column("first_position", BigInteger, nullable=False),
+    Column("ids", ARRAY(Uuid), nullable=False),
+    Column("committed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_event_journal_committed_at", "committed_at"),
 )
 
 # One row per (client, user, window) with at least one event; a window's rows are replaced

@@ -5,17 +5,27 @@ from datetime import datetime, timedelta
 import msgspec
 
 from tracking.application.errors import RateLimited, Unauthenticated
-from tracking.application.ports import ClientReadModel, Clock, RateLimiter, TokenCodec
+from tracking.application.ports import (
+    ClientReadModel,
+    Clock,
+    RateLimiter,
+    TokenCodec,
+    TokenPurpose,
+)
 from tracking.application.principal import Principal
 from tracking.domain.clients import hash_api_key
 from tracking.domain.limits import AUTH_FAILURES, Admission, Charge, Limit, LimitState
 
 _MAX_BLOCKED = 10_000
+_ACCESS: TokenPurpose = "access"
+_STREAM: TokenPurpose = "stream"
 
 
 class Authenticate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     api_key: str | None = None
     bearer_token: str | None = None
+    stream_token: str | None = None
+    """Taken only by the live stream's route, and only when no other credential came."""
     source: str | None = None
     """The address the request came from, when it is known (HTTP)."""
 
@@ -96,8 +106,11 @@ class AuthenticateHandler:
             if principal is None:
                 raise Unauthenticated("invalid_api_key", "the API key is not valid")
             return principal
-        if query.bearer_token is not None:
-            client_id = self._tokens.verify(query.bearer_token)
+        token, purpose = query.bearer_token, _ACCESS
+        if token is None:
+            token, purpose = query.stream_token, _STREAM
+        if token is not None:
+            client_id = self._tokens.verify(token, purpose)
             principal = await self._clients.principal_for_token(client_id)
             if principal is None:
                 raise Unauthenticated("invalid_token", "the token's client is not active")

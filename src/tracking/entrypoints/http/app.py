@@ -29,12 +29,18 @@ from tracking.entrypoints.http.request_logs import RequestLogContext
 from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, EventBatchSchema, EventIn
 from tracking.entrypoints.http.single_event import SingleEventRoute
 from tracking.entrypoints.http.stats import StatsController
+from tracking.entrypoints.http.stream import StreamController
 from tracking.entrypoints.http.tokens import TokenController
 from tracking.entrypoints.http.usage import UsageController
 from tracking.entrypoints.http.users import ErasureController, UserController
 from tracking.entrypoints.probes import HealthController, metrics_route
 from tracking.entrypoints.prometheus import api_registry, exposition
-from tracking.entrypoints.schedule import run_metrics_schedule, run_retention_schedule
+from tracking.entrypoints.schedule import (
+    run_journal_trim,
+    run_metrics_schedule,
+    run_retention_schedule,
+)
+from tracking.entrypoints.server import WHEN_STOPPING
 
 
 def create_app(container: Container, *, admin: bool = True) -> Litestar:
@@ -48,6 +54,7 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
             EventController,
             ClientController,
             TokenController,
+            StreamController,
             MetricsController,
             UsageController,
             StatsController,
@@ -110,7 +117,7 @@ def _opened(
             settings = container.settings()
             if admin:
                 await ensure_admin(handlers, settings)
-            schedules = []
+            schedules = [asyncio.create_task(run_journal_trim(handlers.stream_events))]
             if settings.metrics_schedule == "internal":
                 schedules.append(
                     asyncio.create_task(
@@ -129,9 +136,11 @@ def _opened(
                         )
                     )
                 )
+            WHEN_STOPPING.append(handlers.stream_events.close_all)
             try:
                 yield
             finally:
+                WHEN_STOPPING.remove(handlers.stream_events.close_all)
                 for schedule in schedules:
                     schedule.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -1,6 +1,7 @@
 """Authentication for every `/api` route: a Bearer JWT or an X-API-Key, resolved to a principal."""
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from litestar import Request
 from litestar.enums import ScopeType
@@ -14,6 +15,8 @@ from tracking.application.log_context import add_log_fields
 from tracking.application.principal import Principal
 from tracking.application.queries.authenticate import Authenticate
 from tracking.entrypoints.http.limits import remember, source_address
+
+STREAM_ROUTE = "/api/events/stream"
 
 
 class ApiAuthentication(ASGIMiddleware):
@@ -40,6 +43,7 @@ async def authenticate(scope: Scope, handlers: Handlers) -> Principal:
     query = Authenticate(
         api_key=api_key,
         bearer_token=_bearer(authorization),
+        stream_token=_stream_token(scope) if api_key is None and authorization is None else None,
         source=source_address(scope, scope["litestar_app"].state.trusted_proxies),
     )
     principal = await handlers.authenticate(query)
@@ -72,6 +76,19 @@ def _credentials(scope: Scope) -> tuple[str | None, str | None]:
                 raise _repeated("Authorization")
             authorization = value.decode("latin-1")
     return api_key, authorization
+
+
+def _stream_token(scope: Scope) -> str | None:
+    """The live stream's `?token=` (a browser's EventSource sends no headers); no other route
+    reads one, and a token in a URL is good only there and for a minute."""
+    if scope["path"] != STREAM_ROUTE:
+        return None
+    tokens = parse_qs(scope["query_string"].decode("latin-1")).get("token")
+    if not tokens:
+        return None
+    if len(tokens) > 1:
+        raise Unauthenticated("ambiguous_credentials", "send the token parameter once, not twice")
+    return tokens[0]
 
 
 def _repeated(header: str) -> Unauthenticated:

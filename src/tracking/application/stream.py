@@ -1,0 +1,94 @@
+"""The live stream's vocabulary: events at their positions in a client's commit order, and the
+bounded inbox a subscriber reads them from.
+
+Positions are dense and in commit order within a client (`stream_positions`, migration 0010,
+and the in-memory store alike): when position p is committed, so is every one before it.
+A subscriber that sees p + 2 after p knows it missed p + 1, and the journal has it."""
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from tracking.application.views import EventView
+from tracking.domain.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Sequenced:
+    """Events of one client stored by one transaction, at `first`, `first + 1`, ..."""
+
+    client_id: UUID
+    first: int
+    events: Sequence[Event]
+
+
+@dataclass(frozen=True, slots=True)
+class Positioned:
+    """An event as the listing shows it, at its position in its client's commit order."""
+
+    position: int
+    event: EventView
+
+
+@dataclass(frozen=True, slots=True)
+class JournalBounds:
+    """`first`: the oldest position the journal still holds (`last + 1` when it holds none);
+    `last`: the client's latest committed position (0 before its first event)."""
+
+    first: int
+    last: int
+
+
+class Inbox:
+    """What the feed delivered to one subscriber and it has not read yet, at most `capacity`
+    events. The feed never waits for a subscriber: one that falls that far behind is marked
+    `lagged` and gets nothing more (it resumes from its last position on a new stream)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._batches: deque[Sequence[Positioned]] = deque()
+        self._held = 0
+        self._ready = asyncio.Event()
+        self.lagged = False
+        self.closed = False
+
+    def close(self) -> None:
+        """The process is stopping: whoever reads this inbox ends its stream."""
+        self.closed = True
+        self._ready.set()
+
+    def put(self, batch: Sequence[Positioned]) -> None:
+        if self.lagged or not batch:
+            return
+        if self._held + len(batch) > self._capacity:
+            self.lagged = True
+            self._batches.clear()
+            self._held = 0
+        else:
+            self._batches.append(batch)
+            self._held += len(batch)
+        self._ready.set()
+
+    def reopen(self) -> None:
+        """Takes events again after a lag, from now on (the caller reads what it missed)."""
+        self.lagged = False
+        self._batches.clear()
+        self._held = 0
+
+    async def take(self, wait: float) -> list[Positioned] | None:
+        """Everything delivered so far, waiting up to `wait` seconds for something; None
+        when nothing came (or the inbox is lagged or closed: check `lagged` and `closed`)."""
+        if not self._batches and not self.lagged and not self.closed:
+            self._ready.clear()
+            try:
+                await asyncio.wait_for(self._ready.wait(), wait)
+            except TimeoutError:
+                return None
+        if self.lagged or self.closed:
+            return None
+        taken = [event for batch in self._batches for event in batch]
+        self._batches.clear()
+        self._held = 0
+        return taken
