@@ -35,10 +35,12 @@ from run import (
     service_env,
     skewed_user,
 )
-from tests.redis_server import RedisServer
 
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from tests.redis_server import RedisServer
 
 SUBSCRIBER_PROCESSES = 2
 _ID = b'"id":"'

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.e2e.processes import ADMIN_KEY, JWT_SECRET, Server, Tracking
 
 CASES_PER_OPERATION = 40
+STREAM = "GET /api/events/stream"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -59,6 +60,10 @@ def test_every_operation_answers_as_documented(
     loaded = list(schema.get_all_operations())
     operations = [result.ok() for result in loaded if isinstance(result, Ok)]
     assert len(operations) == len(loaded), "every operation of the document loads"
+    # A stream that is accepted never ends, so its answer cannot be read whole and checked:
+    # tests/integration/test_stream.py checks what it sends, and its errors.
+    assert STREAM in {operation.label for operation in operations}
+    operations = [operation for operation in operations if operation.label != STREAM]
     sent: list[str] = []
 
     for operation, mode in itertools.product(operations, GenerationMode):

@@ -17,6 +17,7 @@ from tracking.bootstrap import Container, resolved, shut_down
 from tracking.entrypoints.admin import ensure_admin
 from tracking.entrypoints.http.auth import ApiAuthentication
 from tracking.entrypoints.http.clients import ClientController
+from tracking.entrypoints.http.dashboard import dashboard_routes
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
 from tracking.entrypoints.http.limits import add_rate_limit_headers
 from tracking.entrypoints.http.metrics import MetricsController
@@ -70,7 +71,7 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
     if not settings.prometheus_port:  # else served on that port only (server.py, workers.py)
         probes.append(metrics_route(exposition(metrics)))
     app = Litestar(
-        route_handlers=[api, *probes],
+        route_handlers=[api, *probes, *dashboard_routes()],
         dependencies={
             "handlers": Provide(_handlers, use_cache=True, sync_to_thread=False),
             "readiness": Provide(_readiness, use_cache=True, sync_to_thread=False),
