@@ -10,6 +10,8 @@ from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from tracking.entrypoints.http.openapi import VENDOR
+
 ASSETS = Path(__file__).parent / "static" / "dashboard"
 # Scripts, styles, images and connections from this origin only: no inline script, nothing
 # from elsewhere, never framed.
@@ -34,10 +36,17 @@ async def dashboard_page() -> Response[bytes]:
 
 
 def dashboard_routes() -> list[ControllerRouterHandler]:
+    """The page, its assets, and the vendored scripts of the API's documentation pages."""
     assets = create_static_files_router(
         path="/dashboard/assets",
         directories=[ASSETS],
         name="dashboard-assets",
         cache_control=CacheControlHeader(no_cache=True),
     )
-    return [dashboard_page, assets]
+    vendor = create_static_files_router(
+        path=VENDOR,
+        directories=[Path(__file__).parent / "static" / "vendor"],
+        name="vendor",
+        cache_control=CacheControlHeader(max_age=86_400),  # versioned paths: never change
+    )
+    return [dashboard_page, assets, vendor]

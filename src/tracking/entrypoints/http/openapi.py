@@ -20,6 +20,12 @@ from litestar.openapi.spec import (
 from tracking.domain.errors import FieldError
 from tracking.entrypoints.http.problems import MEDIA_TYPE, Problem
 
+VENDOR = "/vendor"
+"""Where the documentation pages' scripts are served from: this service (static/vendor/)."""
+SWAGGER = f"{VENDOR}/swagger-ui-5.35.0"
+NO_ICON = "<link rel='icon' href='data:,'>"
+"""Litestar's default icon comes from a CDN; a browser asks for one anyway without this."""
+
 
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
@@ -29,7 +35,21 @@ def openapi_config() -> OpenAPIConfig:
         "Every /api route takes `Authorization: Bearer <JWT>` or `X-API-Key: <key>`; errors "
         "are application/problem+json (RFC 9457) with a stable `code`.",
         path="/schema",
-        render_plugins=[RedocRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=[
+            RedocRenderPlugin(
+                path="/",
+                js_url=f"{VENDOR}/redoc-2.5.4/redoc.standalone.js",
+                google_fonts=False,
+                favicon=NO_ICON,
+            ),
+            SwaggerRenderPlugin(
+                path="/swagger",
+                js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+                css_url=f"{SWAGGER}/swagger-ui.css",
+                favicon=NO_ICON,
+            ),
+        ],
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
