@@ -14,7 +14,8 @@ from litestar import Litestar
 
 from tests.integration.http_helpers import event
 from tests.integration.stream_helpers import opened, served
-from tracking.bootstrap import Container, shut_down
+from tracking.application.commands.store_queued_events import QueuedEvent, StoreQueuedEvents
+from tracking.bootstrap import Container, resolved, shut_down
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
@@ -74,6 +75,29 @@ async def test_an_event_stored_through_one_replica_reaches_a_subscriber_of_the_o
     assert [m.json()["id"] for m in got_b] == [m.json()["id"] for m in got_a]
     assert sorted(m.json()["id"] for m in got_b) == sorted(posted)
     assert [m.id for m in got_b] == ["1", "2", "3", "4", "5"]
+
+
+async def test_events_the_kafka_consumer_stores_reach_a_subscriber_of_an_api_replica(
+    replicas: list[httpx.AsyncClient], admin_headers: dict[str, str], shared: Settings
+) -> None:
+    """The consumer stores through the same group commit, in a process of its own."""
+    answer = await replicas[0].post(
+        "/api/clients", headers=admin_headers, json={"name": f"queued-{uuid.uuid4().hex}"}
+    )
+    client_id, key = uuid.UUID(answer.json()["id"]), answer.json()["api_key"]
+    consumer = Container(settings=shared)
+    try:
+        handlers = await resolved(consumer.handlers())
+        queued = [
+            QueuedEvent(client_id=client_id, id=uuid.uuid4(), user_id="k", action="queued")
+            for _ in range(4)
+        ]
+        async with opened(replicas[1], headers={"X-API-Key": key}) as stream:
+            await handlers.store_queued_events(StoreQueuedEvents(events=queued))
+            got = await stream.events(4)
+    finally:
+        await shut_down(consumer)
+    assert [m.json()["id"] for m in got] == [str(e.id) for e in queued]
 
 
 async def test_a_subscriber_disconnected_at_random_points_ends_with_every_event_once_in_order(
