@@ -309,12 +309,23 @@ function clients() {
         " ",
         c.active ? act(`Deactivate ${c.name}`, async () => { await api(`/api/clients/${c.id}`, { method: "DELETE" }); return el("p", { role: "status" }, `${c.name} deactivated.`); }) : null,
         " ",
-        act(`Double the limits of ${c.name}`, async () => {
-          await api(`/api/clients/${c.id}`, { method: "PATCH", body: { rate_limit_per_minute: c.rate_limit_per_minute * 2, events_per_minute: c.events_per_minute * 2 } });
-          return el("p", { role: "status" }, `${c.name}: limits doubled.`);
-        }))],
+        act(`Change the limits of ${c.name}`, async () => limitsForm(c)))],
     ], all);
   });
+  const limitsForm = (c) => {
+    const requests = el("input", { type: "number", min: 1, name: "rate_limit_per_minute", value: c.rate_limit_per_minute });
+    const events = el("input", { type: "number", min: 1, name: "events_per_minute", value: c.events_per_minute });
+    const form = el("form", { class: "bar", "aria-label": `Limits of ${c.name}`, on: { submit: async (event) => {
+      event.preventDefault();
+      try {
+        await api(`/api/clients/${c.id}`, { method: "PATCH", body: { rate_limit_per_minute: Number(requests.value), events_per_minute: Number(events.value) } });
+        said.replaceChildren(el("p", { role: "status" }, `${c.name}: limits changed.`));
+        load();
+      } catch (error) { said.replaceChildren(failure(error)); }
+    } } }, field(`Requests per minute of ${c.name}`, requests), field(`Events per minute of ${c.name}`, events), el("button", { type: "submit" }, "Save limits"));
+    setTimeout(() => requests.focus());
+    return form;
+  };
   const form = el("form", { class: "bar", on: { submit: async (event) => {
     event.preventDefault();
     try {
