@@ -20,7 +20,7 @@ from tracking.application.queries.stream_events import (
     StreamLimits,
     StreamMessage,
 )
-from tracking.application.stream import Positioned, Sequenced
+from tracking.application.stream import Positioned, Published, Sequenced
 from tracking.application.views import event_view
 from tracking.domain.clients import Role
 from tracking.domain.events import Event
@@ -58,8 +58,8 @@ async def commit(store: InMemoryStore, client_id: UUID, count: int) -> Sequenced
     return sequenced
 
 
-def positioned(batch: Sequenced) -> list[Positioned]:
-    return [Positioned(batch.first + i, event_view(e)) for i, e in enumerate(batch.events)]
+def positioned(batch: Sequenced) -> Published:
+    return Published(Positioned(batch.first + i, event_view(e)) for i, e in enumerate(batch.events))
 
 
 class Subscriber:

@@ -24,9 +24,11 @@ class Sequenced:
     events: Sequence[Event]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Positioned:
-    """An event as the listing shows it, at its position in its client's commit order."""
+    """An event as the listing shows it, at its position in its client's commit order. One is
+    made per process for each event published, and every subscriber gets that one (so an
+    entrypoint may keep its encoding beside it, by identity)."""
 
     position: int
     event: EventView
@@ -39,6 +41,17 @@ class JournalBounds:
 
     first: int
     last: int
+
+
+class Published(list[Positioned]):
+    """One commit's events of one client as the feed hands them out: the same object to every
+    subscriber of the process, so what is done with it once (encoding it) serves them all.
+    Known by identity (a key of a weak dictionary), unlike a list."""
+
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
 
 class Inbox:
@@ -77,9 +90,9 @@ class Inbox:
         self._batches.clear()
         self._held = 0
 
-    async def take(self, wait: float) -> list[Positioned] | None:
-        """Everything delivered so far, waiting up to `wait` seconds for something; None
-        when nothing came (or the inbox is lagged or closed: check `lagged` and `closed`)."""
+    async def take(self, wait: float) -> list[Sequence[Positioned]] | None:
+        """The batches delivered so far, waiting up to `wait` seconds for one; None when
+        nothing came (or the inbox is lagged or closed: check `lagged` and `closed`)."""
         if not self._batches and not self.lagged and not self.closed:
             self._ready.clear()
             try:
@@ -88,7 +101,7 @@ class Inbox:
                 return None
         if self.lagged or self.closed:
             return None
-        taken = [event for batch in self._batches for event in batch]
+        taken = list(self._batches)
         self._batches.clear()
         self._held = 0
         return taken

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.application.ports import EventFeed, EventJournal
-from tracking.application.stream import Inbox, JournalBounds, Positioned, Sequenced
+from tracking.application.stream import Inbox, JournalBounds, Positioned, Published, Sequenced
 from tracking.application.views import event_view
 
 
@@ -51,10 +51,10 @@ class InMemoryEventFeed(EventFeed):
             if batch.client_id in self._inboxes:
                 self.deliver(
                     batch.client_id,
-                    [
+                    Published(
                         Positioned(batch.first + i, event_view(e))
                         for i, e in enumerate(batch.events)
-                    ],
+                    ),
                 )
 
     def deliver(self, client_id: UUID, events: Sequence[Positioned]) -> None:

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from tracking.adapters.memory.stream import InMemoryEventFeed
 from tracking.adapters.outages import REDIS
 from tracking.application.ports import EventFeed
-from tracking.application.stream import Inbox, Positioned, Sequenced
+from tracking.application.stream import Inbox, Positioned, Published, Sequenced
 from tracking.application.views import EventView
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,9 @@ def encoded(batch: Sequenced) -> bytes:
     )
 
 
-def decoded(data: bytes) -> list[Positioned]:
+def decoded(data: bytes) -> Published:
     batch = _DECODE(data)
-    return [
+    return Published(
         Positioned(
             batch.first + i,
             EventView(
@@ -100,7 +100,7 @@ def decoded(data: bytes) -> list[Positioned]:
             ),
         )
         for i, e in enumerate(batch.events)
-    ]
+    )
 
 
 class RedisEventFeed(EventFeed):

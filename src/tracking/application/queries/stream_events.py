@@ -149,6 +149,7 @@ class _Follow:
         self._query = query
         self._inbox = inbox
         self._next = 1
+        self._everything = query.user_id is None and query.action is None
 
     async def messages(self) -> AsyncIterator[StreamMessage]:
         async for caught_up in self._catch_up():
@@ -193,9 +194,18 @@ class _Follow:
     async def _last(self) -> int:
         return (await self._journal.bounds(self._tenant)).last
 
-    async def _deliver(self, taken: list[Positioned]) -> AsyncIterator[Delivered]:
+    async def _deliver(self, taken: list[Sequence[Positioned]]) -> AsyncIterator[Delivered]:
+        for batch in taken:
+            if self._everything and batch[0].position == self._next:
+                self._next += len(batch)  # the usual case: what came next, all wanted
+                yield Delivered(batch)
+                continue
+            async for delivered in self._deliver_each(batch):
+                yield delivered
+
+    async def _deliver_each(self, batch: Sequence[Positioned]) -> AsyncIterator[Delivered]:
         fresh: list[Positioned] = []
-        for event in taken:
+        for event in batch:
             if event.position < self._next:
                 continue  # delivered already
             if event.position > self._next:

@@ -1,6 +1,7 @@
 """The live stream over Server-Sent Events, and the short-lived token a browser opens it with
 (an `EventSource` cannot send headers)."""
 
+import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from tracking.application.queries.stream_events import (
     StreamEventsHandler,
     StreamMessage,
 )
+from tracking.application.stream import Positioned, Published
 from tracking.domain.errors import InvalidInput
 from tracking.entrypoints.http.auth import STREAM_ROUTE, AuthenticatedRequest
 from tracking.entrypoints.http.listing import ClientId, UserId
@@ -118,16 +120,40 @@ def _position(text: str | None) -> int | None:
     return int(text)
 
 
+_FRAMES: "weakref.WeakKeyDictionary[Positioned, bytes]" = weakref.WeakKeyDictionary()
+"""Each published event's SSE message, encoded once for all the subscribers that get it."""
+
+
+_CHUNKS: "weakref.WeakKeyDictionary[Published, bytes]" = weakref.WeakKeyDictionary()
+"""Each published batch's messages, joined once for all the subscribers it goes to whole."""
+
+
+def _chunk(published: Published) -> bytes:
+    chunk = _CHUNKS.get(published)
+    if chunk is None:
+        chunk = b"".join(_frame(e) for e in published)
+        _CHUNKS[published] = chunk
+    return chunk
+
+
+def _frame(event: Positioned) -> bytes:
+    frame = _FRAMES.get(event)
+    if frame is None:
+        frame = b"id: %d\ndata: %s\n\n" % (event.position, _ENCODE(event.event))
+        _FRAMES[event] = frame
+    return frame
+
+
 async def _encoded(messages: AsyncIterator[StreamMessage]) -> AsyncIterator[bytes]:
     """The wire form: what one message brings goes out as one chunk (a replayed page, or
     all a subscriber's inbox held), each event one SSE message with its position as id."""
     yield f"retry: {RETRY_MS}\n: stream open\n\n".encode()
     async for message in messages:
         match message:
+            case Delivered(events=Published() as published):
+                yield _chunk(published)
             case Delivered(events=events):
-                yield b"".join(
-                    b"id: %d\ndata: %s\n\n" % (e.position, _ENCODE(e.event)) for e in events
-                )
+                yield b"".join(_frame(e) for e in events)
             case Reset(resumed_after=resumed_after):
                 data = _ENCODE({"resumed_after": resumed_after})
                 yield b"event: reset\nid: %d\ndata: %s\n\n" % (resumed_after, data)
