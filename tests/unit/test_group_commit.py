@@ -101,6 +101,35 @@ async def test_a_key_sent_by_two_writes_of_one_group_is_stored_for_the_first_onl
     assert commits == [1]
 
 
+async def test_writes_of_a_client_whose_flush_is_under_way_wait_and_then_go_in_one() -> None:
+    """Its transaction holds the client's journal position to its commit: a second flush of
+    the client would only wait for it, so what arrives meanwhile waits and goes at once."""
+    store, commits, gate = InMemoryStore(), list[int](), asyncio.Event()
+
+    class Gated(CountingUnitOfWork):
+        async def commit(self) -> None:
+            await gate.wait()
+            await super().commit()
+
+    client = uuid4()
+    write = GroupCommitEventWriter(
+        lambda: Gated(store, commits, fail=False),
+        clock=FixedClock(),
+        window_size=WindowSize(4),
+        feed=InMemoryEventFeed(),
+        max_flushes=8,
+    )
+    first = asyncio.ensure_future(write.write([event(client)]))
+    await asyncio.sleep(0.01)  # its flush took it, and waits to commit
+    waves = [asyncio.ensure_future(write.write([event(client)])) for _ in range(10)]
+    await asyncio.sleep(0.01)
+    waves += [asyncio.ensure_future(write.write([event(client)])) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.gather(first, *waves)
+    assert commits == [1, 15]
+
+
 async def test_the_same_id_from_two_clients_in_one_group_is_stored_for_both() -> None:
     store, commits = InMemoryStore(), list[int]()
     same = uuid4()

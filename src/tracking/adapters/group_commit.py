@@ -2,10 +2,12 @@
 only after that transaction committed."""
 
 import asyncio
+import collections
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from prometheus_client import Histogram
 
@@ -45,6 +47,10 @@ class _Waiting:
     answer: asyncio.Future[Stored] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    clients: frozenset[UUID] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clients = frozenset(e.client_id for e in self.events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,10 @@ class GroupCommitEventWriter(EventWriter):
         self._max_flushes = max_flushes
         self._waiting: deque[_Waiting] = deque()
         self._flushes: set[asyncio.Task[None]] = set()
+        self._busy: collections.Counter[UUID] = collections.Counter()
+        """The clients of the flushes under way."""
+        self._starting = False
+        """A flush is started and has not taken its group yet."""
 
     async def write(self, events: Sequence[Event]) -> Stored:
         if len(events) >= self._max_events:
@@ -113,23 +123,42 @@ class GroupCommitEventWriter(EventWriter):
             return (await self._commit(events)).answer(events)
         waiting = _Waiting(events)
         self._waiting.append(waiting)
-        self._start_flush()
+        self._start_flush(waiting)
         return await asyncio.shield(waiting.answer)
 
-    def _start_flush(self) -> None:
-        if self._waiting and len(self._flushes) < self._max_flushes:
-            flush = asyncio.create_task(self._flush())
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flush_done)
+    def _start_flush(self, arrived: _Waiting | None = None) -> None:
+        """Starts a flush when one may start and something waiting may go in it: `arrived`,
+        just queued, or (when None) any waiting write. The flush takes its group when it
+        runs, so the writes queued meanwhile go in it too."""
+        if self._starting or not self._waiting or len(self._flushes) >= self._max_flushes:
+            return
+        candidates = self._waiting if arrived is None else (arrived,)
+        if self._busy and all(not self._busy.keys().isdisjoint(w.clients) for w in candidates):
+            return  # all of a client a flush under way holds: its end starts the next
+        self._starting = True
+        flush = asyncio.create_task(self._flush())
+        self._flushes.add(flush)
+        flush.add_done_callback(self._flush_done)
 
     def _flush_done(self, flush: asyncio.Task[None]) -> None:
         self._flushes.discard(flush)
         self._start_flush()
 
     async def _flush(self) -> None:
-        if self._max_wait:
-            await asyncio.sleep(self._max_wait)
+        try:
+            if self._max_wait:
+                await asyncio.sleep(self._max_wait)
+        finally:
+            self._starting = False
         group = self._take_group()
+        self._start_flush()  # what it left (of other clients, or over `max_events`) may go
+        try:
+            await self._flush_group(group)
+        finally:
+            self._busy.subtract(client for waiting in group for client in waiting.clients)
+            self._busy += collections.Counter()  # drops the clients no flush holds any more
+
+    async def _flush_group(self, group: list[_Waiting]) -> None:
         if not group:
             return
         started = time.perf_counter()
@@ -193,14 +222,26 @@ class GroupCommitEventWriter(EventWriter):
                 waiting.answer.set_result(committed.answer(waiting.events))
 
     def _take_group(self) -> list[_Waiting]:
+        """Up to `max_events` of the waiting writes, in order, but none of a client that a
+        flush under way holds: that flush's transaction holds the client's journal position
+        (`EventRepository.add_new`) to its commit, so this one would only wait for it. They
+        wait here instead, and the next flush of that client takes them all at once."""
         group: list[_Waiting] = []
+        skipped: list[_Waiting] = []
         size = 0
-        while self._waiting and (
-            not group or size + len(self._waiting[0].events) <= self._max_events
-        ):
-            waiting = self._waiting.popleft()
+        busy = self._busy
+        while self._waiting:
+            waiting = self._waiting[0]
+            if group and size + len(waiting.events) > self._max_events:
+                break
+            self._waiting.popleft()
+            if busy and not busy.keys().isdisjoint(waiting.clients):
+                skipped.append(waiting)
+                continue
             group.append(waiting)
             size += len(waiting.events)
+        self._waiting.extendleft(reversed(skipped))
+        busy.update(client for waiting in group for client in waiting.clients)
         return group
 
     async def _commit(self, events: Sequence[Event], *, repeats: bool = False) -> _Committed:
