@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+import pytest
+
 from tests.fakes import FixedClock
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.stream import InMemoryEventFeed, InMemoryEventJournal
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from tracking.application.errors import TooManyStreams
 from tracking.application.principal import CredentialKind, Principal
 from tracking.application.queries.stream_events import (
     Delivered,
@@ -139,3 +142,19 @@ async def test_a_rolled_back_transaction_takes_no_position() -> None:
     async with InMemoryUnitOfWork(store) as uow:
         await uow.events.add_new([stored.events[0]._replace(id=uuid4())])  # never committed
     assert (await commit(store, client, 1)).first == 2
+
+
+async def test_a_stream_never_iterated_holds_no_slot_of_its_client() -> None:
+    store, feed, client = InMemoryStore(), InMemoryEventFeed(), uuid4()
+    streams = handler(store, feed, per_client=2)
+    for _ in range(5):
+        streams.open(StreamEvents(actor=actor(client)))  # its client went away at once
+    first = streams.open(StreamEvents(actor=actor(client)))
+    second = streams.open(StreamEvents(actor=actor(client)))
+    waiting = [asyncio.ensure_future(anext(first)), asyncio.ensure_future(anext(second))]
+    await asyncio.sleep(0.01)
+    assert streams.opened(client) == 2
+    with pytest.raises(TooManyStreams):
+        streams.open(StreamEvents(actor=actor(client)))
+    for task in waiting:
+        task.cancel()

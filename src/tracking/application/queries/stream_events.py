@@ -109,7 +109,9 @@ class StreamEventsHandler:
         return await self._journal.forget_before(self._clock.now() - self._limits.replay)
 
     def open(self, query: StreamEvents) -> AsyncIterator[StreamMessage]:
-        """Checked now (the tenant, the position, the number of streams); runs when iterated."""
+        """Checked now (the tenant, the position, the number of streams); runs when iterated.
+        A stream counts against its client's limit while it runs: one never iterated (its
+        client went away first, or asked HEAD) holds nothing."""
         tenant = tenant_of(query.actor, query.client_id, "events")
         if query.after is not None and query.after < 0:
             raise InvalidInput("invalid_last_event_id", "Last-Event-ID is a position: 0 or more")
@@ -118,10 +120,15 @@ class StreamEventsHandler:
                 "too_many_streams",
                 f"a client may have {self._limits.per_client} streams open at once: close one",
             )
-        self._open[tenant] = self._open.get(tenant, 0) + 1
         return self._messages(tenant, query)
 
     async def _messages(self, tenant: UUID, query: StreamEvents) -> AsyncIterator[StreamMessage]:
+        if self._open.get(tenant, 0) >= self._limits.per_client:
+            # Others started between the check and now (the same instant): this one ends at
+            # once, and its subscriber's reconnection meets the check.
+            yield Closing()
+            return
+        self._open[tenant] = self._open.get(tenant, 0) + 1
         try:
             async with self._feed.subscribe(tenant, self._limits.capacity) as inbox:
                 self._inboxes.add(inbox)
