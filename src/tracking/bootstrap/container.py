@@ -129,6 +129,7 @@ def _stream_limits(settings: Settings) -> StreamLimits:
     return StreamLimits(
         capacity=settings.stream_buffer_events,
         heartbeat_seconds=settings.stream_heartbeat_seconds,
+        gather_seconds=settings.stream_gather_ms / 1000,
         per_client=settings.stream_max_per_client,
         replay=timedelta(hours=settings.stream_replay_hours),
     )
