@@ -29,8 +29,10 @@ ARTIFACTS = Path(
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module, not per session: Playwright's sync API runs an event loop in this thread
+    while it is open, and the asyncio tests that follow could not run theirs."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"no Chromium at {CHROMIUM}: install Debian's (apt-get install chromium), as .ci/run"
