@@ -25,12 +25,11 @@ from tracking.application.queries.stream_events import (
 )
 from tracking.application.stream import Positioned, Published
 from tracking.domain.errors import InvalidInput
-from tracking.entrypoints.http.auth import STREAM_ROUTE, AuthenticatedRequest
+from tracking.entrypoints.http.auth import AuthenticatedRequest
 from tracking.entrypoints.http.listing import ClientId, UserId
 from tracking.entrypoints.http.openapi import documented
 from tracking.entrypoints.http.schemas import TokenOut
 
-ROUTE = STREAM_ROUTE
 MAX_DIGITS = 18
 """A position fits a bigint."""
 RETRY_MS = 1000
