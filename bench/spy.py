@@ -1,14 +1,17 @@
 """Where a single `POST /api/event` spends its time: py-spy samples `tracking serve` (every
 worker) under bench/load.py's load and prints the functions with the most samples, by their
 own time and by the time under them. Usage: `uv run python bench/spy.py [--seconds 10]
-[--workers 1] [--top 25] [--flame out.svg]`.
+[--workers 1] [--top 25] [--flame out.svg] [--subscribers 0]`.
 
 Runs as bench/run.py's single-event rounds do: a throwaway PostgreSQL, the service with its
 defaults, 64 connections. The service runs at a fraction of its speed while it is sampled
-(py-spy stops nothing, but it shares the two cores): read the shares, not the rate."""
+(py-spy stops nothing, but it shares the two cores): read the shares, not the rate. With
+`--subscribers N`, N live-stream subscribers listen all along (bench/stream.py's, with Redis),
+so the profile shows what they cost."""
 
 import argparse
 import collections
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,9 +20,13 @@ import threading
 from pathlib import Path
 
 from run import free_port, load, process, register, service_env, single_requests
+from stream import Listening
 
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from tests.redis_server import RedisServer
 
 
 def summary(raw: Path, top: int) -> list[str]:
@@ -94,13 +101,23 @@ def main(args: argparse.Namespace) -> None:
     url = server.start()
     migrations.upgrade(url)
     env = service_env(url)
+    redis_server = RedisServer(data) if args.subscribers else None
+    if redis_server is not None:
+        env |= {
+            "TRACKING_REDIS_URL": redis_server.url,
+            "TRACKING_STREAM_MAX_PER_CLIENT": str(args.subscribers),
+        }
     port = free_port()
     serve = [sys.executable, "-m", "tracking", "serve", "--port", str(port)]
     serve += ["--workers", str(args.workers)]
     raw = data / "profile.txt"
     try:
-        with process(serve, port, env) as child:
+        with process(serve, port, env) as child, contextlib.ExitStack() as listening:
             _, key = register(port)
+            if args.subscribers:
+                subscribers = Listening(port, key, args.subscribers)
+                listening.callback(subscribers.seen)  # after they stop: they hand it over
+                listening.enter_context(subscribers)
             singles = single_requests(key)
             load(port, singles, 64, 2)  # warm up: pools opened, caches filled
             service = tree(child.pid)
@@ -126,6 +143,8 @@ def main(args: argparse.Namespace) -> None:
                 recorder.wait()
             driven.join()
     finally:
+        if redis_server is not None:
+            redis_server.stop()
         server.stop()
     print("\n".join(summary(raw, args.top)))
 
@@ -136,4 +155,5 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--flame", help="also write a flame graph (SVG) here")
+    parser.add_argument("--subscribers", type=int, default=0, help="live-stream subscribers")
     main(parser.parse_args())

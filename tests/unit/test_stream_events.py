@@ -158,3 +158,18 @@ async def test_a_stream_never_iterated_holds_no_slot_of_its_client() -> None:
         streams.open(StreamEvents(actor=actor(client)))
     for task in waiting:
         task.cancel()
+
+
+async def test_the_feed_joins_what_comes_within_its_gather_into_one_batch_for_all() -> None:
+    store, feed, client = InMemoryStore(), InMemoryEventFeed(gather_seconds=0.05), uuid4()
+    one, two, _lost, four = [await commit(store, client, 2) for _ in range(4)]
+    async with feed.subscribe(client, 100) as first, feed.subscribe(client, 100) as second:
+        for batch in (one, two, four):
+            feed.deliver(client, positioned(batch))
+        assert await first.take(0.01) is None  # still gathering
+        taken = await first.take(1)
+        assert taken is not None
+        assert [[e.position for e in batch] for batch in taken] == [[1, 2, 3, 4], [7, 8]]
+        again = await second.take(0)
+        assert again is not None
+        assert all(a is b for a, b in zip(taken, again, strict=True))  # encoded once for all

@@ -90,19 +90,16 @@ class Inbox:
         self._batches.clear()
         self._held = 0
 
-    async def take(self, wait: float, gather: float = 0.0) -> list[Sequence[Positioned]] | None:
-        """The batches delivered so far, waiting up to `wait` seconds for one, then `gather`
-        seconds more for what follows it (so a busy stream is written in fewer, larger
-        pieces); None when nothing came (or the inbox is lagged or closed: check `lagged`
-        and `closed`)."""
+    async def take(self, wait: float) -> list[Sequence[Positioned]] | None:
+        """The batches delivered so far, waiting up to `wait` seconds for one; None when
+        nothing came (or the inbox is lagged or closed: check `lagged` and `closed`)."""
         if not self._batches and not self.lagged and not self.closed:
             self._ready.clear()
             try:
-                await asyncio.wait_for(self._ready.wait(), wait)
+                async with asyncio.timeout(wait):  # no task made, unlike wait_for (3.11)
+                    await self._ready.wait()
             except TimeoutError:
                 return None
-        if gather and not (self.lagged or self.closed):
-            await asyncio.sleep(gather)
         if self.lagged or self.closed:
             return None
         taken = list(self._batches)

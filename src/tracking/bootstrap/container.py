@@ -129,7 +129,6 @@ def _stream_limits(settings: Settings) -> StreamLimits:
     return StreamLimits(
         capacity=settings.stream_buffer_events,
         heartbeat_seconds=settings.stream_heartbeat_seconds,
-        gather_seconds=settings.stream_gather_ms / 1000,
         per_client=settings.stream_max_per_client,
         replay=timedelta(hours=settings.stream_replay_hours),
     )
@@ -322,7 +321,9 @@ class Container(containers.DeclarativeContainer):
     redis_url = providers.Resource(shared_state.reachable_redis, settings)
     redis = providers.Resource(shared_state.opened_redis, redis_url, settings)
     redis_subscriber = providers.Resource(shared_state.opened_subscriber, redis_url, settings)
-    event_feed = providers.Resource(shared_state.event_feed, redis, redis_subscriber)
+    event_feed = providers.Resource(
+        shared_state.event_feed, redis, redis_subscriber, settings.provided.stream_gather_ms
+    )
     """Committed events told to the live streams of every process (Redis), or of this one."""
     store_writer = providers.Singleton(
         GroupCommitEventWriter,

@@ -110,11 +110,13 @@ async def client_changes(
         yield changes
 
 
-async def event_feed(redis: Redis | None, subscriber: Redis | None) -> AsyncIterator[EventFeed]:
+async def event_feed(
+    redis: Redis | None, subscriber: Redis | None, gather_ms: int
+) -> AsyncIterator[EventFeed]:
     if redis is None or subscriber is None:
-        yield InMemoryEventFeed()
+        yield InMemoryEventFeed(gather_ms / 1000)
         return
-    async for feed in opened_event_feed(redis, subscriber):
+    async for feed in opened_event_feed(redis, subscriber, gather_ms / 1000):
         yield feed
 
 

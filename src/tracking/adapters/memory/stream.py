@@ -1,6 +1,7 @@
 """The live stream in one process: the journal kept in the store, and the feed handing each
 committed batch to this process's subscribers (also the local half of the Redis feed)."""
 
+import asyncio
 import bisect
 import contextlib
 from collections.abc import AsyncIterator, Sequence
@@ -43,8 +44,15 @@ class InMemoryEventJournal(EventJournal):
 
 
 class InMemoryEventFeed(EventFeed):
-    def __init__(self) -> None:
+    """`gather_seconds`: after a batch comes for a client, how long more the feed waits for
+    others before it hands them to that client's subscribers, the batches that follow each
+    other joined into one. What it adds to the latency buys one wake-up and one write per
+    subscriber for all that came meanwhile (each batch would be one of each)."""
+
+    def __init__(self, gather_seconds: float = 0.0) -> None:
+        self._gather = gather_seconds
         self._inboxes: dict[UUID, set[Inbox]] = {}
+        self._gathered: dict[UUID, list[Sequence[Positioned]]] = {}
 
     async def publish(self, sequenced: Sequence[Sequenced]) -> None:
         for batch in sequenced:
@@ -58,8 +66,25 @@ class InMemoryEventFeed(EventFeed):
                 )
 
     def deliver(self, client_id: UUID, events: Sequence[Positioned]) -> None:
-        for inbox in self._inboxes.get(client_id, ()):
-            inbox.put(events)
+        if not self._gather:
+            self._hand_over(client_id, [events])
+            return
+        gathered = self._gathered.get(client_id)
+        if gathered is None:
+            self._gathered[client_id] = [events]
+            asyncio.get_running_loop().call_later(self._gather, self._gathered_for, client_id)
+        else:
+            gathered.append(events)
+
+    def _gathered_for(self, client_id: UUID) -> None:
+        self._hand_over(client_id, self._gathered.pop(client_id, []))
+
+    def _hand_over(self, client_id: UUID, batches: list[Sequence[Positioned]]) -> None:
+        inboxes = self._inboxes.get(client_id, ())
+        if inboxes:
+            for joined in _joined(batches):
+                for inbox in inboxes:
+                    inbox.put(joined)
 
     def listened(self) -> set[UUID]:
         """The clients with a subscriber in this process."""
@@ -76,3 +101,23 @@ class InMemoryEventFeed(EventFeed):
             inboxes.discard(inbox)
             if not inboxes:
                 del self._inboxes[client_id]
+
+
+def _joined(batches: list[Sequence[Positioned]]) -> list[Sequence[Positioned]]:
+    """Runs of batches whose positions follow each other, each run one batch (the same
+    object for every subscriber); a gap or a repeat starts a new one, so that a subscriber
+    still sees where the positions jump."""
+    if len(batches) == 1:
+        return batches
+    runs: list[Sequence[Positioned]] = []
+    run = Published()
+    for batch in batches:
+        if not batch:
+            continue
+        if run and batch[0].position != run[-1].position + 1:
+            runs.append(run)
+            run = Published()
+        run.extend(batch)
+    if run:
+        runs.append(run)
+    return runs

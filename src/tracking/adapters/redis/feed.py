@@ -104,9 +104,10 @@ def decoded(data: bytes) -> Published:
 
 
 class RedisEventFeed(EventFeed):
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, gather_seconds: float = 0.0) -> None:
+        """`gather_seconds`: as for the in-memory feed, which hands out what comes."""
         self._redis = redis
-        self._local = InMemoryEventFeed()
+        self._local = InMemoryEventFeed(gather_seconds)
         self._queued: deque[Sequenced] = deque(maxlen=MAX_QUEUED)
         self._wake = asyncio.Event()
         self.subscribed = asyncio.Event()
@@ -168,9 +169,11 @@ class RedisEventFeed(EventFeed):
         self._local.deliver(client_id, events)
 
 
-async def opened_event_feed(redis: Redis, subscriber: Redis) -> AsyncIterator[RedisEventFeed]:
+async def opened_event_feed(
+    redis: Redis, subscriber: Redis, gather_seconds: float = 0.0
+) -> AsyncIterator[RedisEventFeed]:
     """The feed, sending and listening (it waits, briefly, for its subscription)."""
-    feed = RedisEventFeed(redis)
+    feed = RedisEventFeed(redis, gather_seconds)
     tasks = [asyncio.create_task(feed.send()), asyncio.create_task(feed.listen(subscriber))]
     try:
         await asyncio.wait_for(feed.subscribed.wait(), SUBSCRIBE_WAIT_SECONDS)

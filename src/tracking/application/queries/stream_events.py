@@ -83,9 +83,6 @@ class StreamLimits:
     heartbeat_seconds: float = 15.0
     per_client: int = 5
     """Concurrent streams of one client, in this process."""
-    gather_seconds: float = 0.02
-    """After an event comes, how long more a stream waits for others to send them together:
-    what it adds to the latency, for fewer wake-ups and writes per subscriber."""
     replay: timedelta = timedelta(hours=24)
     """How long the journal keeps what it was told: the horizon a stream resumes within."""
 
@@ -155,7 +152,6 @@ class _Follow:
     ) -> None:
         self._journal = handler._journal  # noqa: SLF001 - its own helper
         self._heartbeat = handler._limits.heartbeat_seconds  # noqa: SLF001
-        self._gather = handler._limits.gather_seconds  # noqa: SLF001
         self._tenant = tenant
         self._query = query
         self._inbox = inbox
@@ -166,7 +162,7 @@ class _Follow:
         async for caught_up in self._catch_up():
             yield caught_up
         while True:
-            taken = await self._inbox.take(self._heartbeat, self._gather)
+            taken = await self._inbox.take(self._heartbeat)
             if self._inbox.closed:
                 yield Closing()
                 return
