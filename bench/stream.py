@@ -49,15 +49,19 @@ from tests.redis_server import RedisServer
 
 SUBSCRIBER_PROCESSES = 2
 LAGGED = "lagged"
+DELIVERED = "delivered"
+_DATA = b"\ndata: "
 _LAGGED = b"event: lagged"
 _IDS = re.compile(rb'data: \{"id":"([0-9a-f-]{36})"')
 
 
 async def subscribe(
-    port: int, key: str, seen: dict[str, list[float]], ready: asyncio.Semaphore
+    port: int, key: str, seen: dict[str, list[float]], ready: asyncio.Semaphore, *, timed: bool
 ) -> None:
     """One subscriber: for each event id, when it was read (perf_counter, this machine's).
-    Reads what has come, whole, and finds the ids in it with one regular expression, in C."""
+    Reads what has come, whole, and finds the ids in it with one regular expression, in C.
+    Not `timed`, it only counts the events (under DELIVERED): no Python per event, so that
+    the benchmark's readers take as little as they can of the cores the service runs on."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         f"GET /api/events/stream HTTP/1.1\r\nHost: bench\r\nX-API-Key: {key}\r\n\r\n".encode()
@@ -74,22 +78,33 @@ async def subscribe(
         now = time.perf_counter()
         text = rest + chunk
         cut = text.rfind(b"\n\n") + 2 if b"\n\n" in text else 0  # whole messages only
-        for event_id in _IDS.findall(text, 0, cut):
-            seen.setdefault(event_id.decode(), []).append(now)
+        if not timed:
+            seen.setdefault(DELIVERED, [0.0])[0] += text.count(_DATA, 0, cut)
+        else:
+            for event_id in _IDS.findall(text, 0, cut):
+                seen.setdefault(event_id.decode(), []).append(now)
         if _LAGGED in text:
             seen.setdefault(LAGGED, []).append(now)
         rest = text[cut:]
 
 
-def subscribers(
-    port: int, key: str, count: int, stop: Any, out: "multiprocessing.Queue[object]"
+def subscribers(  # noqa: PLR0917 - a process's arguments
+    port: int,
+    key: str,
+    count: int,
+    stop: Any,
+    out: "multiprocessing.Queue[object]",
+    timed: bool,  # noqa: FBT001 - positional: a process target
 ) -> None:
     """`count` subscribers in this process, until `stop` (a multiprocessing Event) is set."""
 
     async def run() -> None:
         seen: dict[str, list[float]] = {}
         ready = asyncio.Semaphore(0)
-        tasks = [asyncio.create_task(subscribe(port, key, seen, ready)) for _ in range(count)]
+        tasks = [
+            asyncio.create_task(subscribe(port, key, seen, ready, timed=timed))
+            for _ in range(count)
+        ]
         for _ in range(count):
             await ready.acquire()
         out.put("ready")
@@ -106,7 +121,7 @@ def subscribers(
 class Listening:
     """`count` subscribers, over SUBSCRIBER_PROCESSES processes, all connected on entry."""
 
-    def __init__(self, port: int, key: str, count: int) -> None:
+    def __init__(self, port: int, key: str, count: int, *, timed: bool = True) -> None:
         self._out: multiprocessing.Queue[object] = multiprocessing.Queue()
         self._stop = multiprocessing.Event()
         shares = [
@@ -114,7 +129,9 @@ class Listening:
             for i in range(SUBSCRIBER_PROCESSES)
         ]
         self._children = [
-            multiprocessing.Process(target=subscribers, args=(port, key, n, self._stop, self._out))
+            multiprocessing.Process(
+                target=subscribers, args=(port, key, n, self._stop, self._out, timed)
+            )
             for n in shares
             if n
         ]
@@ -129,6 +146,10 @@ class Listening:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
+
+    def cpu(self) -> float:
+        """CPU seconds the subscribers' processes used so far (while they run)."""
+        return sum(_cpu(child.pid) for child in self._children if child.pid is not None)
 
     def seen(self) -> dict[str, list[float]]:
         """When each event was read, by each subscriber (after exit)."""
@@ -209,19 +230,22 @@ def throughput(args: argparse.Namespace, port: int, key: str, server: int) -> li
         )
         for _ in range(2000)
     ]
-    alone, watched, cpu_alone, cpu_watched = [], [], [], []
+    alone, watched, cpu_alone, cpu_watched, readers = [], [], [], [], []
+    delivered = expected = 0
     for _ in range(args.rounds):
         before = _cpu(server)
         result = load(port, requests, 64, args.seconds)
         alone.append(result["per_second"])
         cpu_alone.append((_cpu(server) - before) / result["requests"] * 1e6)
-        listening = Listening(port, key, args.subscribers)
+        listening = Listening(port, key, args.subscribers, timed=False)
         with listening:
-            before = _cpu(server)
+            before, reading = _cpu(server), listening.cpu()
             result = load(port, requests, 64, args.seconds)
             cpu_watched.append((_cpu(server) - before) / result["requests"] * 1e6)
+            readers.append((listening.cpu() - reading) / args.seconds)
             watched.append(result["per_second"])
-        listening.seen()
+        delivered += int(sum(listening.seen().get(DELIVERED, [])))
+        expected += args.subscribers * int(result["statuses"].get("201", 0))
     ratios = [w / a for w, a in zip(watched, alone, strict=True)]
     costs = [a / w for a, w in zip(cpu_alone, cpu_watched, strict=True)]
     return [
@@ -233,6 +257,11 @@ def throughput(args: argparse.Namespace, port: int, key: str, server: int) -> li
             f"the service's CPU per event stored: {_spread(cpu_alone)} us with no subscriber, "
             f"{_spread(cpu_watched)} us with {args.subscribers} (each event sent to all of "
             f"them): ratio {_spread(costs, 2)}"
+        ),
+        (
+            f"the subscribers' processes (the benchmark's, on the same cores): "
+            f"{_spread(readers, 2)} cores; {delivered:,} events read of the {expected:,} stored"
+            " while they listened, times the subscribers"
         ),
     ]
 
