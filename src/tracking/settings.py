@@ -115,7 +115,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     stream_replay_hours: Annotated[int, msgspec.Meta(ge=1, le=8760)] = 24
     stream_buffer_events: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
     stream_heartbeat_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
-    stream_gather_ms: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 20
+    stream_gather_ms: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 40
     stream_max_per_client: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 5
     # Retention (`tracking retention`): metric rows kept this many days (unset: for ever),
     # rows removed per transaction, and `serve` applying it every so many seconds (0: never).

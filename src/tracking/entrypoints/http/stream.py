@@ -144,8 +144,8 @@ def _frame(event: Positioned) -> bytes:
 
 
 async def _encoded(messages: AsyncIterator[StreamMessage]) -> AsyncIterator[bytes]:
-    """The wire form: what one message brings goes out as one chunk (a replayed page, or
-    all a subscriber's inbox held), each event one SSE message with its position as id."""
+    """The wire form: what one message brings goes out as one chunk (a replayed page, or a
+    batch as the feed joined it), each event one SSE message with its position as id."""
     yield f"retry: {RETRY_MS}\n: stream open\n\n".encode()
     async for message in messages:
         match message:
