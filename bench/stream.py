@@ -231,17 +231,21 @@ def throughput(args: argparse.Namespace, port: int, key: str, server: int) -> li
         for _ in range(2000)
     ]
     alone, watched, cpu_alone, cpu_watched, readers = [], [], [], [], []
+    kernel_alone: list[float] = []
+    kernel_watched: list[float] = []
     delivered = expected = 0
     for _ in range(args.rounds):
-        before = _cpu(server)
+        before, kernel = _cpu(server), _cpu_split(server)[1]
         result = load(port, requests, 64, args.seconds)
         alone.append(result["per_second"])
         cpu_alone.append((_cpu(server) - before) / result["requests"] * 1e6)
+        kernel_alone.append((_cpu_split(server)[1] - kernel) / result["requests"] * 1e6)
         listening = Listening(port, key, args.subscribers, timed=False)
         with listening:
-            before, reading = _cpu(server), listening.cpu()
+            before, reading, kernel = _cpu(server), listening.cpu(), _cpu_split(server)[1]
             result = load(port, requests, 64, args.seconds)
             cpu_watched.append((_cpu(server) - before) / result["requests"] * 1e6)
+            kernel_watched.append((_cpu_split(server)[1] - kernel) / result["requests"] * 1e6)
             readers.append((listening.cpu() - reading) / args.seconds)
             watched.append(result["per_second"])
         delivered += int(sum(listening.seen().get(DELIVERED, [])))
@@ -256,7 +260,8 @@ def throughput(args: argparse.Namespace, port: int, key: str, server: int) -> li
         (
             f"the service's CPU per event stored: {_spread(cpu_alone)} us with no subscriber, "
             f"{_spread(cpu_watched)} us with {args.subscribers} (each event sent to all of "
-            f"them): ratio {_spread(costs, 2)}"
+            f"them): ratio {_spread(costs, 2)}; of which in the kernel {_spread(kernel_alone)}"
+            f" and {_spread(kernel_watched)} us"
         ),
         (
             f"the subscribers' processes (the benchmark's, on the same cores): "
@@ -268,8 +273,14 @@ def throughput(args: argparse.Namespace, port: int, key: str, server: int) -> li
 
 def _cpu(pid: int) -> float:
     """CPU seconds (user and system) the process used so far."""
+    return sum(_cpu_split(pid))
+
+
+def _cpu_split(pid: int) -> tuple[float, float]:
+    """CPU seconds the process used so far, in user space and in the kernel."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def _spread(values: list[float], digits: int = 0) -> str:
