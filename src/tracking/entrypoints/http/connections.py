@@ -7,6 +7,7 @@
   within `body_timeout` of the headers; else 408 and the connection is closed.
 - A connection idle before its first request is closed after the keep-alive timeout, as
   uvicorn closes one idle between requests.
+- What one turn of the event loop writes leaves in one system call (coalesced.py).
 
 A request being answered is never cut off by these: they bound what a client sends, not the
 work we do for it."""
@@ -18,6 +19,8 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from tracking.entrypoints.http.coalesced import CoalescedWrites
 
 MAX_HEADER_BYTES = 16 * 1024
 
@@ -74,7 +77,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._lingering = 0  # bytes still to discard after a refusal, until LINGER_SECONDS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(CoalescedWrites(transport, self.loop))
         # Idle before a first request: closed like a keep-alive connection idle between two.
         self.timeout_keep_alive_task = self.loop.call_later(
             self.timeout_keep_alive, self.timeout_keep_alive_handler
