@@ -2,6 +2,7 @@
 431 with memory bounded, slow or idle connections are closed, repeated credentials refused."""
 
 import json
+import re
 import socket
 import time
 from pathlib import Path
@@ -151,3 +152,23 @@ def test_two_credential_headers_on_the_wire_are_refused(server: Server) -> None:
 
     assert answer.startswith(b"HTTP/1.1 401 ")
     assert b"ambiguous_credentials" in answer
+
+
+def test_pipelined_requests_get_whole_answers_in_order_before_a_requested_close(
+    server: Server,
+) -> None:
+    """What one turn of the loop writes leaves as one send (coalesced.py): nothing of it is
+    lost, reordered or cut by the close the last request asks for."""
+    asks = [b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"] * 3
+    asks.append(b"GET /api/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    with connect(server) as connection:
+        connection.sendall(b"".join(asks))
+        answer = answer_of(connection)
+
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"200", b"200", b"404"]
+    assert answer.count(b'{"status":"ok"}') == 3
+    *_, last = answer.split(b"HTTP/1.1 404 ")
+    head, _, body = last.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    assert len(body) == length
+    assert json.loads(body)["status"] == 404
