@@ -28,9 +28,9 @@ def bypassed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     answer = single_event.SingleEventRoute._answer
 
-    async def counted(*args: Any) -> None:
+    async def counted(*args: Any) -> single_event.Answer:
         calls.append(1)
-        await answer(*args)
+        return await answer(*args)
 
     monkeypatch.setattr(single_event.SingleEventRoute, "_answer", counted)
     return calls

@@ -15,17 +15,16 @@ from tracking.application.handlers import Handlers
 from tracking.application.queries.readiness import ReadinessHandler
 from tracking.bootstrap import Container, resolved, shut_down
 from tracking.entrypoints.admin import ensure_admin
+from tracking.entrypoints.http.answer_headers import AnswerHeaders
 from tracking.entrypoints.http.auth import ApiAuthentication
 from tracking.entrypoints.http.clients import ClientController
 from tracking.entrypoints.http.dashboard import dashboard_routes
 from tracking.entrypoints.http.events import MAX_BATCH_BYTES, EventController
-from tracking.entrypoints.http.limits import add_rate_limit_headers
 from tracking.entrypoints.http.metrics import MetricsController
 from tracking.entrypoints.http.observed import ObservedRequests
 from tracking.entrypoints.http.openapi import complete, openapi_config
 from tracking.entrypoints.http.problems import EXCEPTION_HANDLERS
 from tracking.entrypoints.http.recording import RequestRecorder
-from tracking.entrypoints.http.request_id import add_request_id
 from tracking.entrypoints.http.request_logs import RequestLogContext
 from tracking.entrypoints.http.schemas import ClientIn, ClientUpdateIn, EventBatchSchema, EventIn
 from tracking.entrypoints.http.single_event import SingleEventRoute
@@ -78,7 +77,6 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestLogContext(), ApiAuthentication()],
-        before_send=[add_request_id, add_rate_limit_headers],
         state=State({"trusted_proxies": settings.trusted_networks, "metrics": metrics}),
         lifespan=[_opened(container, recorder, admin=admin)],
         openapi_config=openapi_config(),
@@ -88,8 +86,10 @@ def create_app(container: Container, *, admin: bool = True) -> Litestar:
     closed = (EventIn, EventBatchSchema, ClientIn, ClientUpdateIn)
     complete(app.openapi_schema, closed=[schema.__name__ for schema in closed])
     # Around the router, not among its middleware: route middleware never sees a request
-    # that matched no route. (Litestar's own OpenTelemetry plugin wraps it so.)
-    app.asgi_handler = ObservedRequests(SingleEventRoute(app.asgi_handler), record=recorder)
+    # that matched no route. (Litestar's own OpenTelemetry plugin wraps it so.) The single
+    # event's way in, beside the router, adds its own headers and observes itself.
+    observed = ObservedRequests(AnswerHeaders(app.asgi_handler), record=recorder)
+    app.asgi_handler = SingleEventRoute(observed, observe=observed.observe)
     return app
 
 

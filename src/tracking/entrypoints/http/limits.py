@@ -5,7 +5,7 @@ import functools
 import ipaddress
 from collections.abc import Sequence
 
-from litestar.types import Message, Scope
+from litestar.types import Scope
 
 from tracking.domain.limits import REQUESTS, Admission, Limit, LimitState
 
@@ -57,15 +57,10 @@ def remember(scope: Scope, admission: Admission) -> None:
     scope["state"][_STATE_KEY] = admission
 
 
-async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
-    """A `before_send` hook: every answer a limit governed says where the client stands.
-    (Appended as raw pairs: this runs on every request, and our names are never set twice.)"""
-    if message["type"] != "http.response.start":
-        return
+def remembered_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """Where the client stands, for every answer a limit governed (none otherwise)."""
     admission: Admission | None = scope["state"].get(_STATE_KEY)
-    if admission is None:
-        return
-    message["headers"] = [*message.get("headers", ()), *rate_limit_headers(admission)]
+    return [] if admission is None else rate_limit_headers(admission)
 
 
 def rate_limit_headers(admission: Admission) -> list[tuple[bytes, bytes]]:

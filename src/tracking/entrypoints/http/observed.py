@@ -64,16 +64,17 @@ class ObservedRequests:
                 status = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 observed = True
-                self._observe(http, status, time.perf_counter() - started)
+                self.observe(http, status, time.perf_counter() - started)
             await send(message)
 
         try:
             await self._app(scope, receive, observed_send)
         finally:
             if not observed:
-                self._observe(http, status, time.perf_counter() - started)
+                self.observe(http, status, time.perf_counter() - started)
 
-    def _observe(self, scope: HTTPScope, status: int, seconds: float) -> None:
+    def observe(self, scope: HTTPScope, status: int, seconds: float) -> None:
+        """Also called by a way in that answers beside `app` (single_event.py)."""
         # Litestar's router puts the matched route's template in the scope.
         route = scope.get("path_template") or UNMATCHED
         method = scope["method"]

@@ -6,21 +6,25 @@ event does: `bench/spy.py` measured it. A request in the plain form (one JSON bo
 stated length, within the route's limit, `Content-Type: application/json`) is answered here by
 the same steps and code as the route's: authentication and the rate-limit decision before the
 body is read (auth.py), the body decoded as the route decodes it (body.py), recorded by the
-route's own function (events.py), and any error answered by the one map of problems.py. The
-before-send hooks (request id, rate-limit headers) and `ObservedRequests` (metrics, request
-log) wrap both ways alike. Any other form (chunked, another media type, a charset, a header
-sent twice, an empty or too large body) goes to the router untouched, which answers it as it
-answers every route. The two ways are tested to give the same answers
-(tests/integration/test_http_single_event.py)."""
+route's own function (events.py), and any error answered by the one map of problems.py. It
+adds the headers every answer carries (answer_headers.py) and observes the request
+(`ObservedRequests.observe`: metrics, request log) as the router's stack does. Any other form
+(chunked, another media type, a charset, a header sent twice, an empty or too large body)
+goes to the router untouched, which answers it as it answers every route. The two ways are
+tested to give the same answers (tests/integration/test_http_single_event.py)."""
+
+import time
+from collections.abc import Callable
 
 import msgspec
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPReceiveMessage, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPReceiveMessage, HTTPScope, Receive, Scope, Send
 
 from tracking.application.errors import RateLimited
 from tracking.application.handlers import Handlers
 from tracking.application.log_context import log_task_about
 from tracking.domain.errors import Category, TrackingError
+from tracking.entrypoints.http.answer_headers import answer_headers
 from tracking.entrypoints.http.auth import admit, authenticate
 from tracking.entrypoints.http.body import decode_json
 from tracking.entrypoints.http.events import MAX_EVENT_BYTES, record_one
@@ -31,16 +35,23 @@ from tracking.entrypoints.http.schemas import EventIn
 
 ROUTE = "/api/event"
 _ENCODE = msgspec.json.Encoder().encode
-_JSON = [(b"content-type", b"application/json")]
-_PROBLEM = [(b"content-type", MEDIA_TYPE.encode())]
+_JSON = (b"content-type", b"application/json")
+_PROBLEM = (b"content-type", MEDIA_TYPE.encode())
 _OWN_HEADERS = frozenset((b"content-type", b"content-length", b"transfer-encoding"))
 
 
-class SingleEventRoute:
-    """A pure ASGI app in front of Litestar's router (`app`), inside its before-send hooks."""
+Observe = Callable[[HTTPScope, int, float], None]
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes | None]
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SingleEventRoute:
+    """A pure ASGI app in front of the router's stack (`app`). What that stack does to each
+    answer it does itself: the request counted and logged (`observe`, `ObservedRequests`'s),
+    its own headers added (answer_headers.py)."""
+
+    def __init__(self, app: ASGIApp, observe: Observe) -> None:
         self._app = app
+        self._observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -49,12 +60,21 @@ class SingleEventRoute:
             and scope.get("method") == "POST"
             and _plain_length(scope) is not None
         ):
-            await self._answer(scope, receive, send)
+            started = time.perf_counter()
+            scope["path_template"] = ROUTE  # as the router sets it: metrics and the request log
+            status, headers, body = await self._answer(scope, receive)
+            # Counted before the answer goes out, as ObservedRequests counts; a client that
+            # went away before it sent the whole body gets none (and counts as a 500, as a
+            # request the router left unanswered does).
+            self._observe(scope, status, time.perf_counter() - started)
+            if body is not None:
+                headers += [*answer_headers(scope), (b"content-length", b"%d" % len(body))]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         await self._app(scope, receive, send)
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["path_template"] = ROUTE  # as the router sets it: metrics and the request log
+    async def _answer(self, scope: Scope, receive: Receive) -> Answer:
         log_task_about(request_id=request_id_of(scope), method="POST", route=ROUTE)
         handlers: Handlers = scope["litestar_app"].state.handlers
         try:
@@ -62,22 +82,19 @@ class SingleEventRoute:
             await admit(scope, handlers, principal, events=1)
             body = await _body(receive)
             if body is None:
-                return  # the client went away before it sent the whole body
+                return 500, [], None
             status, answer = await record_one(handlers, principal, decode_json(body, EventIn))
         except TrackingError as error:
             if error.category is Category.INTERNAL:
-                await _send(send, 500, _PROBLEM, _ENCODE(unexpected(scope, error)))
-                return
+                return 500, [_PROBLEM], _ENCODE(unexpected(scope, error))
             if isinstance(error, RateLimited):
                 remember(scope, error.admission)  # its headers, Retry-After among them
             code, problem, extra = problem_of(error, request_id_of(scope))
-            headers = [*_PROBLEM, *((k.lower().encode(), v.encode()) for k, v in extra.items())]
-            await _send(send, code, headers, _ENCODE(problem))
-            return
+            headers = [_PROBLEM, *((k.lower().encode(), v.encode()) for k, v in extra.items())]
+            return code, headers, _ENCODE(problem)
         except Exception as error:  # noqa: BLE001 - answered as the router answers a bug
-            await _send(send, 500, _PROBLEM, _ENCODE(unexpected(scope, error)))
-            return
-        await _send(send, status, _JSON, _ENCODE(answer))
+            return 500, [_PROBLEM], _ENCODE(unexpected(scope, error))
+        return status, [_JSON], _ENCODE(answer)
 
 
 def _plain_length(scope: Scope) -> int | None:
@@ -112,9 +129,3 @@ async def _body(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    length = (b"content-length", str(len(body)).encode())
-    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
