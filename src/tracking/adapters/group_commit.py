@@ -6,7 +6,7 @@ import collections
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
 
 from prometheus_client import Histogram
@@ -40,17 +40,26 @@ FLUSH_WAIT = Histogram(
 )
 
 
-@dataclass
 class _Waiting:
-    events: Sequence[Event]
-    since: float = field(default_factory=time.perf_counter)
-    answer: asyncio.Future[Stored] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-    clients: frozenset[UUID] = field(init=False)
+    """A write waiting for its flush; `answer` is what its caller awaits. A caller that gives
+    up (its request cancelled) cancels `answer`, and its events go on: they may be stored, and
+    nobody is told."""
 
-    def __post_init__(self) -> None:
-        self.clients = frozenset(e.client_id for e in self.events)
+    __slots__ = ("answer", "clients", "events", "since")
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self.events = events
+        self.since = time.perf_counter()
+        self.answer: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self.clients = frozenset(e.client_id for e in events)
+
+    def settle(self, answer: Stored | BaseException) -> None:
+        if self.answer.done():
+            return  # cancelled
+        if isinstance(answer, BaseException):
+            self.answer.set_exception(answer)
+        else:
+            self.answer.set_result(answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +133,7 @@ class GroupCommitEventWriter(EventWriter):
         waiting = _Waiting(events)
         self._waiting.append(waiting)
         self._start_flush(waiting)
-        return await asyncio.shield(waiting.answer)
+        return await waiting.answer
 
     def _start_flush(self, arrived: _Waiting | None = None) -> None:
         """Starts a flush when one may start and something waiting may go in it: `arrived`,
@@ -178,11 +187,11 @@ class GroupCommitEventWriter(EventWriter):
                 committed = await self._commit(unique)
         except TrackingError as error:
             for waiting in group:
-                waiting.answer.set_exception(error)
+                waiting.settle(error)
             return
         except Exception as error:  # noqa: BLE001 - answered to each caller below
             if len(group) == 1:
-                group[0].answer.set_exception(error)
+                group[0].settle(error)
                 return
             await self._commit_alone(group)
             return
@@ -195,7 +204,7 @@ class GroupCommitEventWriter(EventWriter):
             duplicates = frozenset(
                 k for k in keys if k in stored_before or owners[k] is not waiting
             )
-            waiting.answer.set_result(Stored(duplicates=duplicates, suppressed=suppressed))
+            waiting.settle(Stored(duplicates=duplicates, suppressed=suppressed))
 
     @staticmethod
     def _owners(group: list[_Waiting], refused: set[UserKey]) -> dict[EventKey, _Waiting]:
@@ -217,9 +226,9 @@ class GroupCommitEventWriter(EventWriter):
             try:
                 committed = await self._commit(waiting.events)
             except Exception as error:  # noqa: BLE001 - this caller's own failure
-                waiting.answer.set_exception(error)
+                waiting.settle(error)
             else:
-                waiting.answer.set_result(committed.answer(waiting.events))
+                waiting.settle(committed.answer(waiting.events))
 
     def _take_group(self) -> list[_Waiting]:
         """Up to `max_events` of the waiting writes, in order, but none of a client that a

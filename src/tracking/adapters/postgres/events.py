@@ -116,7 +116,7 @@ def sequenced(
     """The stored events of each journaled client, in the batch's order, at its positions."""
     by_client: dict[UUID, list[Event]] = {}
     for event in events:
-        if (event.client_id, event.id) not in stored_before:
+        if not stored_before or (event.client_id, event.id) not in stored_before:
             by_client.setdefault(event.client_id, []).append(event)
     return [Sequenced(row[0], row[1], by_client[row[0]]) for row in journaled]
 
