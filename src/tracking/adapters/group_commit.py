@@ -62,6 +62,9 @@ class _Waiting:
             self.answer.set_result(answer)
 
 
+_ALL_STORED = Stored(duplicates=frozenset(), suppressed=frozenset())
+
+
 @dataclass(frozen=True, slots=True)
 class _Committed:
     stored_before: set[EventKey]
@@ -171,20 +174,17 @@ class GroupCommitEventWriter(EventWriter):
         if not group:
             return
         started = time.perf_counter()
-        owners: dict[EventKey, _Waiting] = {}
+        events = [e for w in group for e in w.events]
         for waiting in group:
             FLUSH_WAIT.observe(started - waiting.since)
-            for event in waiting.events:
-                owners.setdefault((event.client_id, event.id), waiting)
-        unique = [e for w in group for e in w.events if owners[(e.client_id, e.id)] is w]
-        FLUSH_EVENTS.observe(len(unique))
+        # Each write's keys are distinct (the handler checked); two writes may share one. The
+        # ids' integers are hashed in C, where a UUID's own hash is a Python call.
+        distinct = len({(e.client_id.int, e.id.int) for e in events}) if group[1:] else len(events)
+        FLUSH_EVENTS.observe(distinct)
+        repeats = distinct < len(events)
         try:
-            if len(unique) < sum(len(w.events) for w in group):
-                # A key sent by two writes: the first whose user is not suppressed owns it.
-                committed = await self._commit([e for w in group for e in w.events], repeats=True)
-                owners = self._owners(group, committed.refused)
-            else:
-                committed = await self._commit(unique)
+            # A key sent by two writes: the first whose user is not suppressed owns it.
+            committed = await self._commit(events, repeats=repeats)
         except TrackingError as error:
             for waiting in group:
                 waiting.settle(error)
@@ -195,8 +195,13 @@ class GroupCommitEventWriter(EventWriter):
                 return
             await self._commit_alone(group)
             return
+        if not repeats and not committed.stored_before and not committed.refused:
+            for waiting in group:
+                waiting.settle(_ALL_STORED)  # by far the most common answer
+            return
         # A key sent by two writes of one group is stored for the first and a duplicate for
         # the other, exactly as if they had been two transactions.
+        owners = self._owners(group, committed.refused)
         stored_before = committed.stored_before
         for waiting in group:
             suppressed = committed.suppressed_in(waiting.events)
