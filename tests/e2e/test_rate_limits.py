@@ -170,3 +170,27 @@ def test_a_client_changed_from_the_cli_is_refused_by_a_running_server_at_once(
     deactivated = cli.run("clients", "update", client_id, "--inactive")
     assert deactivated.returncode == 0, deactivated.stderr
     assert httpx.get(f"{server.url}/api/clients/me", headers=shop).status_code == 401
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(cli: Tracking) -> None:
+    """From 127.0.0.1 without `TRACKING_TRUSTED_PROXIES`, a forwarded address is not the
+    caller's: failures sent under ever new ones are all counted against 127.0.0.1. With
+    127.0.0.1 trusted, each forwarded address has a count of its own."""
+    limited = settings(TRACKING_AUTH_FAILURES_PER_MINUTE="3")
+    untrusted = cli.serve(env=limited)
+    trusted = cli.serve(env={**limited, "TRACKING_TRUSTED_PROXIES": "127.0.0.1"})
+    wait_for_a_fresh_minute()
+
+    def failures(server: Server, addresses: list[str]) -> list[int]:
+        return [
+            httpx.get(
+                f"{server.url}/api/clients/me",
+                headers={"X-API-Key": "trk_" + "x" * 43, "X-Forwarded-For": address},
+            ).status_code
+            for address in addresses
+        ]
+
+    spread = [f"203.0.113.{n}" for n in range(1, 7)]
+    assert failures(untrusted, spread) == [401, 401, 401, 429, 429, 429]
+    assert failures(trusted, spread) == [401] * 6
+    assert failures(trusted, ["198.51.100.7"] * 5) == [401, 401, 401, 429, 429]

@@ -112,6 +112,9 @@ def http_config(app: Litestar | str, settings: Settings, **more: Any) -> uvicorn
         access_log=settings.access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         timeout_keep_alive=settings.http_keep_alive_seconds,
+        # Who a request comes from is ours to decide (`TRACKING_TRUSTED_PROXIES`, limits.py):
+        # uvicorn's own would believe any X-Forwarded-For sent from 127.0.0.1.
+        proxy_headers=False,
         **more,
     )
 
