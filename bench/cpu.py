@@ -23,6 +23,7 @@ from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.bootstrap.container import Container
 from tracking.entrypoints.http.app import create_app
+from tracking.entrypoints.server import tune_gc
 from tracking.settings import Settings
 
 TASKS = 64
@@ -88,6 +89,7 @@ async def round_of(app: Litestar, key: str, requests: int) -> float:
 async def measure(settings: Settings, args: argparse.Namespace) -> list[float]:
     container = Container(settings=settings)
     app = create_app(container)
+    tune_gc()  # as each worker of `serve` does (asgi.py): the collector's settings are ours
     transport = httpx.ASGITransport(app=app)
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://x") as http:
         answer = await http.post(
