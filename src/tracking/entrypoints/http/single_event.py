@@ -42,6 +42,7 @@ _OWN_HEADERS = frozenset((b"content-type", b"content-length", b"transfer-encodin
 
 Observe = Callable[[HTTPScope, int, float], None]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes | None]
+_UNANSWERED: Answer = (500, [], None)
 
 
 class SingleEventRoute:
@@ -62,13 +63,17 @@ class SingleEventRoute:
         ):
             started = time.perf_counter()
             scope["path_template"] = ROUTE  # as the router sets it: metrics and the request log
-            status, headers, body = await self._answer(scope, receive)
-            # Counted before the answer goes out, as ObservedRequests counts; a client that
-            # went away before it sent the whole body gets none (and counts as a 500, as a
-            # request the router left unanswered does).
-            self._observe(scope, status, time.perf_counter() - started)
+            status, headers, body = _UNANSWERED
+            try:
+                status, headers, body = await self._answer(scope, receive)
+            finally:
+                # Counted before the answer goes out, as ObservedRequests counts. A client that
+                # went away before it sent the whole body gets none, and a request cancelled
+                # (the server stopping) none either: each counts as a 500, as a request the
+                # router left unanswered does.
+                self._observe(scope, status, time.perf_counter() - started)
             if body is not None:
-                headers += [*answer_headers(scope), (b"content-length", b"%d" % len(body))]
+                headers = [*headers, *answer_headers(scope), (b"content-length", b"%d" % len(body))]
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body, "more_body": False})
             return
@@ -82,7 +87,7 @@ class SingleEventRoute:
             await admit(scope, handlers, principal, events=1)
             body = await _body(receive)
             if body is None:
-                return 500, [], None
+                return _UNANSWERED
             status, answer = await record_one(handlers, principal, decode_json(body, EventIn))
         except TrackingError as error:
             if error.category is Category.INTERNAL:
