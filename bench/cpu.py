@@ -3,16 +3,19 @@ as the ASGI server calls it, by 64 concurrent tasks, and the process's CPU time 
 out PostgreSQL's, and the HTTP parser's) is divided by the requests answered. Far steadier
 than a rate on a shared machine, so use it to compare one change with the next; bench/run.py
 gives the figures the issue asks for. Usage: `uv run python bench/cpu.py [--requests 20000]
-[--storage postgres|memory] [--rounds 3] [--profile out.prof]`."""
+[--storage postgres|memory] [--rounds 3] [--profile out.prof] [--no-redis]`. Limits are
+counted in a Redis of its own, as bench/run.py's service counts them."""
 
 import argparse
 import asyncio
 import cProfile
 import json
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +28,9 @@ from tracking.bootstrap.container import Container
 from tracking.entrypoints.http.app import create_app
 from tracking.entrypoints.server import tune_gc
 from tracking.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from tests.redis_server import RedisServer
 
 TASKS = 64
 CREATED = 201
@@ -115,10 +121,14 @@ async def measure(settings: Settings, args: argparse.Namespace) -> list[float]:
 def main(args: argparse.Namespace) -> None:
     common: dict[str, Any] = {"admin_api_key": ADMIN_KEY, "jwt_secret": "b" * 48}
     server = None
+    data = Path(tempfile.mkdtemp(prefix="tracking-cpu-"))
+    redis_server = RedisServer(data) if args.redis else None
+    if redis_server is not None:
+        common["redis_url"] = redis_server.url
     if args.storage == "memory":
         settings = Settings(storage="memory", **common)
     else:
-        server = EmbeddedPostgres(tempfile.mkdtemp(prefix="tracking-cpu-"))
+        server = EmbeddedPostgres(str(data / "postgres"))
         url = server.start()
         migrations.upgrade(url)
         settings = Settings(storage="postgres", database_url=url, db_pool_size=20, **common)
@@ -127,9 +137,12 @@ def main(args: argparse.Namespace) -> None:
     finally:
         if server is not None:
             server.stop()
+        if redis_server is not None:
+            redis_server.stop()
     micros = [r * 1e6 for r in results]
     print(
-        f"{args.storage}: {statistics.median(micros):.0f} us of CPU per request "
+        f"{args.storage}{', redis' if args.redis else ''}: "
+        f"{statistics.median(micros):.0f} us of CPU per request "
         f"({min(micros):.0f} to {max(micros):.0f}), {args.rounds} rounds of {args.requests:,}"
     )
 
@@ -140,4 +153,10 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--storage", choices=["postgres", "memory"], default="postgres")
     parser.add_argument("--profile", help="write a cProfile of the timed rounds here")
+    parser.add_argument(
+        "--no-redis",
+        dest="redis",
+        action="store_false",
+        help="count limits in the process, not in a Redis of its own (as served)",
+    )
     main(parser.parse_args())

@@ -6,8 +6,9 @@ Starts a throwaway PostgreSQL (pgserver), `tracking serve` on it, the bare HTTP 
 with as many workers, and drives both with bench/load.py in another process: single events
 in alternating rounds for each worker count (median and spread), then batches beside the
 database inserting the same rows by itself, then listing beside the raw query; then (as
-bench/limits.py) limits counted in Redis beside limits off. The first part runs with the
-defaults: limits on, counted in each process (no Redis is configured)."""
+bench/limits.py) limits counted in Redis beside limits off. Every part runs the service as
+shipped: its defaults, limits on and counted in a Redis of its own (as `serve` on the embedded
+default counts them in the embedded one), so they are exact across workers."""
 
 import argparse
 import asyncio
@@ -36,6 +37,9 @@ from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.adapters.postgres.events import list_events_sql
 from tracking.adapters.system import UuidV7Generator
 from tracking.application.views import EventCriteria
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from tests.redis_server import RedisServer
 
 HERE = Path(__file__).parent
 IDS = UuidV7Generator()
@@ -327,9 +331,11 @@ def median(values: list[float], digits: int = 0) -> str:
     return f"{middle} ({min(values):,.{digits}f} to {max(values):,.{digits}f})"
 
 
-def service_env(url: str) -> dict[str, str]:
-    """`tracking serve`'s settings in every benchmark: its defaults but for these."""
+def service_env(url: str, redis_url: str | None = None) -> dict[str, str]:
+    """`tracking serve`'s settings in every benchmark: its defaults but for these. With an
+    external PostgreSQL, limits are exact across processes only through a Redis."""
     return {
+        **({"TRACKING_REDIS_URL": redis_url} if redis_url else {}),
         "TRACKING_DATABASE_URL": url,
         "TRACKING_ADMIN_API_KEY": ADMIN_KEY,
         "TRACKING_JWT_SECRET": "b" * 48,
@@ -344,7 +350,8 @@ def main(args: argparse.Namespace) -> None:
     url = server.start()
     dsn = url
     migrations.upgrade(url)
-    env = service_env(url)
+    redis_server = RedisServer(data)
+    env = service_env(url, redis_server.url)
     lines = []
     now = datetime.now(UTC)
     try:
@@ -430,6 +437,7 @@ def main(args: argparse.Namespace) -> None:
                 )
             )
     finally:
+        redis_server.stop()
         server.stop()
     print("| figure | tracking | baseline (same run, same server) | ratio |")
     print("|---|---|---|---|")

@@ -3,11 +3,11 @@ worker) under bench/load.py's load and prints the functions with the most sample
 own time and by the time under them. Usage: `uv run python bench/spy.py [--seconds 10]
 [--workers 1] [--top 25] [--flame out.svg] [--subscribers 0]`.
 
-Runs as bench/run.py's single-event rounds do: a throwaway PostgreSQL, the service with its
-defaults, 64 connections. The service runs at a fraction of its speed while it is sampled
-(py-spy stops nothing, but it shares the two cores): read the shares, not the rate. With
-`--subscribers N`, N live-stream subscribers listen all along (bench/stream.py's, with Redis),
-so the profile shows what they cost."""
+Runs as bench/run.py's single-event rounds do: a throwaway PostgreSQL and Redis, the service
+with its defaults (limits counted in that Redis), 64 connections. The service runs at a
+fraction of its speed while it is sampled (py-spy stops nothing, but it shares the two
+cores): read the shares, not the rate. With `--subscribers N`, N live-stream subscribers
+listen all along (bench/stream.py's), so the profile shows what they cost."""
 
 import argparse
 import collections
@@ -100,13 +100,10 @@ def main(args: argparse.Namespace) -> None:
     server = EmbeddedPostgres(str(data))
     url = server.start()
     migrations.upgrade(url)
-    env = service_env(url)
-    redis_server = RedisServer(data) if args.subscribers else None
-    if redis_server is not None:
-        env |= {
-            "TRACKING_REDIS_URL": redis_server.url,
-            "TRACKING_STREAM_MAX_PER_CLIENT": str(args.subscribers),
-        }
+    redis_server = RedisServer(data)  # limits counted in Redis, as bench/run.py counts them
+    env = service_env(url, redis_server.url)
+    if args.subscribers:
+        env["TRACKING_STREAM_MAX_PER_CLIENT"] = str(args.subscribers)
     port = free_port()
     serve = [sys.executable, "-m", "tracking", "serve", "--port", str(port)]
     serve += ["--workers", str(args.workers)]
@@ -143,8 +140,7 @@ def main(args: argparse.Namespace) -> None:
                 recorder.wait()
             driven.join()
     finally:
-        if redis_server is not None:
-            redis_server.stop()
+        redis_server.stop()
         server.stop()
     print("\n".join(summary(raw, args.top)))
 
