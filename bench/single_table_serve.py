@@ -7,19 +7,23 @@ import sys
 
 from tracking.adapters.postgres import event_partitions, events
 
+# Answered as the service's statement answers a batch none of whose users is suppressed: the
+# positions of the events stored before (the keys it did not write); no journal, no lookup.
 events.INSERT_EVENTS = """
-INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
-SELECT (e->>0)::uuid, (e->>1)::uuid, e->>2, e->>3, (e->>4)::timestamptz,
-       (e->>5)::timestamptz, e->6
-FROM jsonb_array_elements($1::jsonb) AS e
-ORDER BY 1, 2
-ON CONFLICT (client_id, id) DO NOTHING
-"""
-events.STORED_BEFORE = """
-SELECT b.position
-FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(e, position)
-JOIN events ON events.client_id = (b.e->>0)::uuid AND events.id = (b.e->>1)::uuid
-WHERE events.xmin <> pg_current_xact_id()::xid
+WITH batch AS (
+    SELECT (e->>0)::uuid AS client_id, (e->>1)::uuid AS id, e->>2 AS user_id, e->>3 AS action,
+           (e->>4)::timestamptz AS occurred_at, (e->>5)::timestamptz AS received_at,
+           e->6 AS metadata, n
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(e, n)
+), stored AS (
+    INSERT INTO events (client_id, id, user_id, action, occurred_at, received_at, metadata)
+    SELECT client_id, id, user_id, action, occurred_at, received_at, metadata
+    FROM batch ORDER BY 1, 2
+    ON CONFLICT (client_id, id) DO NOTHING
+    RETURNING client_id, id
+)
+SELECT 'stored_before', NULL, b.n, 1 FROM batch AS b
+WHERE NOT EXISTS (SELECT FROM stored AS s WHERE s.client_id = b.client_id AND s.id = b.id)
 """
 
 

@@ -51,6 +51,7 @@ from tracking.application.principal import Principal
 from tracking.application.queries.daily_stats import DailyStats
 from tracking.bootstrap import Container, resolved, shut_down
 from tracking.domain.events import Event
+from tracking.domain.privacy import UserHashKey
 from tracking.settings import Settings
 
 DATE = "2026-01-15"
@@ -60,6 +61,7 @@ ACTIONS = ["view", "click", "search", "checkout.completed", "signup", "login", "
 ACTIONS += ["share", "like", "comment", "scroll", "open"]
 COLUMNS = ["client_id", "id", "user_id", "action", "occurred_at", "received_at", "metadata"]
 IDS = UuidV7Generator()
+USER_HASHES = UserHashKey.random()
 COVERING = "CREATE INDEX {name} ON events (client_id, occurred_at, id) INCLUDE (user_id, action)"
 PLAIN = "CREATE INDEX {name} ON events (client_id, occurred_at, id)"
 INDEX = "ix_events_client_id_occurred_at_id"
@@ -165,7 +167,7 @@ async def insert_rate(url: str, batches: int) -> float:
         now = datetime.now(UTC)
         users = [f"u{random.randrange(10**5)}" for _ in range(1000)]  # noqa: S311
         made = [Event(IDS.new_id(), client_id, u, "view", now, now, metadata()) for u in users]
-        documents.append(batch_document(made))
+        documents.append(batch_document(made, USER_HASHES))
     started = time.perf_counter()
     for document in documents:
         await connection.execute(INSERT_EVENTS, document)

@@ -45,6 +45,29 @@ async def test_a_suppression_is_seen_from_its_commit_on_and_lifted_once(storage:
         assert await uow.suppressions.suppressed_among([user]) == set()
 
 
+async def test_add_new_leaves_out_suppressed_users_events_and_says_whose(storage: Storage) -> None:
+    client, other = uuid4(), uuid4()
+    async with storage.uow() as uow:
+        await uow.suppressions.suppress((client, "gone"), T0)
+        await uow.commit()
+    kept, again = event(client, "kept"), event(client, "kept")
+    async with storage.uow() as uow:
+        await uow.events.add_new([again])
+        await uow.commit()
+    batch = [event(client, "gone"), kept, event(other, "gone"), again, event(client, "gone")]
+
+    async with storage.uow() as uow:
+        added = await uow.events.add_new(batch)
+        await uow.commit()
+
+    assert added.refused == {(client, "gone")}  # the same user id of another client is not
+    assert added.stored_before == {(client, again.id)}
+    stored = {e.id for s in added.sequenced for e in s.events}
+    assert stored == {kept.id, batch[2].id}
+    listed = await storage.events.list_events(EventCriteria(client_id=client))
+    assert {e.id for e in listed} == {kept.id, again.id}
+
+
 async def test_a_suppressing_erasure_waits_for_a_write_that_looked_before_it_and_deletes_it(
     storage: Storage, handlers: Handlers
 ) -> None:
@@ -54,11 +77,11 @@ async def test_a_suppressing_erasure_waits_for_a_write_that_looked_before_it_and
     erase = EraseUser(actor=operator, user_id="late", client_id=client, suppress=True)
 
     async with storage.uow() as uow:  # a write in flight: it looked, found no suppression
-        assert await uow.suppressions.suppressed_among([(client, "late")]) == set()
+        added = await uow.events.add_new([event(client, "late")])
+        assert added.refused == set()
         erasing = asyncio.create_task(handlers.erase_user(erase))
         await asyncio.sleep(0.5)
         assert not erasing.done()
-        await uow.events.add_new([event(client, "late")])
         await uow.commit()
     receipt = await asyncio.wait_for(erasing, 30)
 

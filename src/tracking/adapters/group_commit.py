@@ -89,9 +89,9 @@ class _Committed:
 
 class GroupCommitEventWriter(EventWriter):
     """Also marks the windows of late events stale, in the same transaction (the domain's
-    `late_windows`, judged by the clock just before the commit). Before inserting, it asks
-    which of the events' users are suppressed, in the same transaction, and leaves their
-    events out: they are answered `suppressed`. Once committed, what it stored (at its
+    `late_windows`, judged by the clock just before the commit). The events of suppressed
+    users are left out, in the same transaction (`EventRepository.add_new`): they are
+    answered `suppressed`. Once committed, what it stored (at its
     positions in each client's journal) goes to the feed, before any caller is answered.
 
     Writes of fewer than `max_events` wait for the next flush: it starts as soon as one of
@@ -259,18 +259,22 @@ class GroupCommitEventWriter(EventWriter):
         return group
 
     async def _commit(self, events: Sequence[Event], *, repeats: bool = False) -> _Committed:
-        """Stores the events of users who are not suppressed, looked up first in the same
-        transaction. `repeats`: a key may come more than once, and only its first event of a
-        user not suppressed is stored."""
+        """Stores the events of users who are not suppressed (`add_new` leaves the others
+        out). `repeats`: a key may come more than once, and only its first event of a user not
+        suppressed is stored, so suppressions are looked up first, in the same transaction."""
         async with self._uow() as uow:
-            refused = await uow.suppressions.suppressed_among(
-                {(e.client_id, e.user_id) for e in events}
-            )
-            if refused:
-                events = [e for e in events if (e.client_id, e.user_id) not in refused]
+            refused: set[UserKey] = set()
             if repeats:
+                refused = await uow.suppressions.suppressed_among(
+                    {(e.client_id, e.user_id) for e in events}
+                )
+                if refused:
+                    events = [e for e in events if (e.client_id, e.user_id) not in refused]
                 events = list({(e.client_id, e.id): e for e in reversed(events)}.values())
-            added = await uow.events.add_new(events) if events else Added(set(), [])
+            added = await uow.events.add_new(events) if events else Added(set(), [], set())
+            if added.refused:
+                refused |= added.refused
+                events = [e for e in events if (e.client_id, e.user_id) not in refused]
             stored_before = added.stored_before
             late = self._late(events, stored_before)
             if late:

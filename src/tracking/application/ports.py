@@ -51,28 +51,32 @@ EventKey = tuple[UUID, UUID]
 """An event's identity: `(client_id, id)`. Ids are unique per client, not across clients."""
 
 
+UserKey = tuple[UUID, str]
+"""A user: `(client_id, user_id)`. User ids are unique per client, not across clients."""
+
+
 @dataclass(frozen=True, slots=True)
 class Added:
     """`stored_before`: the keys that were stored before (duplicates; usually none).
     `sequenced`: the events stored, by client, at their positions in the client's commit
-    order (in the order given)."""
+    order (in the order given). `refused`: the suppressed users among the events' (usually
+    none), whose events were left out."""
 
     stored_before: set[EventKey]
     sequenced: list[Sequenced]
+    refused: set[UserKey]
 
 
 class EventRepository(Protocol):
     async def add_new(self, events: Sequence[Event]) -> Added:
-        """Stores each event whose key is not stored yet, and journals the stored ones at the
-        next positions of their clients (held, to the commit, from any other transaction of
-        the same client). Keys are unique within `events`.
+        """Stores each event whose key is not stored yet and whose user is not suppressed,
+        and journals the stored ones at the next positions of their clients (held, to the
+        commit, from any other transaction of the same client). Keys are unique within
+        `events`. Suppressions are looked up in the same step, in this transaction, so one
+        committed before is always seen.
 
         A concurrent transaction adding the same key makes this one wait, then skip it."""
         ...
-
-
-UserKey = tuple[UUID, str]
-"""A user: `(client_id, user_id)`. User ids are unique per client, not across clients."""
 
 
 class SuppressionRepository(Protocol):
@@ -80,8 +84,9 @@ class SuppressionRepository(Protocol):
     hash (`domain/privacy.py`), never the user id in clear."""
 
     async def suppressed_among(self, users: Collection[UserKey]) -> set[UserKey]:
-        """Those of these users who are suppressed, in one lookup, in this transaction: the
-        writer asks it before inserting, so a suppression committed before is always seen."""
+        """Those of these users who are suppressed, in one lookup, in this transaction (the
+        writer asks it before inserting when which of two events sent with one key is stored
+        depends on it: `add_new` itself leaves suppressed users' events out)."""
         ...
 
     async def suppress(self, user: UserKey, at: datetime) -> None:

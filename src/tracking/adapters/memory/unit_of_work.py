@@ -24,8 +24,9 @@ from tracking.domain.windows import StaleMark
 
 
 class InMemoryEventRepository(EventRepository):
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, suppressions: InMemorySuppressionRepository) -> None:
         self._store = store
+        self._suppressions = suppressions
         self.pending: dict[EventKey, Event] = {}
         self.journaled: list[tuple[UUID, int, UUID]] = []
         self._taken: dict[UUID, int] = {}
@@ -35,7 +36,12 @@ class InMemoryEventRepository(EventRepository):
         end: the next transaction takes the ones after, as in PostgreSQL."""
         duplicates: set[EventKey] = set()
         added: dict[UUID, list[Event]] = {}
+        refused = await self._suppressions.suppressed_among(
+            {(e.client_id, e.user_id) for e in events}
+        )
         for event in events:
+            if refused and (event.client_id, event.user_id) in refused:
+                continue
             key = (event.client_id, event.id)
             if key in self.pending or event.id in self._store.events_of(event.client_id):
                 duplicates.add(key)
@@ -48,7 +54,7 @@ class InMemoryEventRepository(EventRepository):
             self._taken[client_id] = self._taken.get(client_id, 0) + len(stored)
             sequenced.append(Sequenced(client_id, first, stored))
             self.journaled.extend((client_id, first + i, e.id) for i, e in enumerate(stored))
-        return Added(duplicates, sequenced)
+        return Added(duplicates, sequenced, refused)
 
     def clear(self) -> None:
         self.pending.clear()
@@ -108,10 +114,10 @@ class InMemoryWindowRepository(WindowRepository):
 class InMemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self.events = self._events = InMemoryEventRepository(store)
+        self.suppressions = self._suppressions = InMemorySuppressionRepository(store)
+        self.events = self._events = InMemoryEventRepository(store, self._suppressions)
         self.clients = self._clients = InMemoryClientRepository(store)
         self.windows = self._windows = InMemoryWindowRepository()
-        self.suppressions = self._suppressions = InMemorySuppressionRepository(store)
         self.retention = self._retention = InMemoryRetentionRepository(store)
 
     async def __aenter__(self) -> Self:

@@ -67,10 +67,11 @@ async def user_hash_key(engine: AsyncEngine, configured: bytes | None) -> UserHa
     return UserHashKey(bytes(stored))
 
 
-# One lookup per write transaction, before its insert. Reading the table takes its lock at
-# the statement's start, before the statement's snapshot: `settle_writes` relies on it.
-# An index-only scan of the key, by the batch's few clients and its users' hashes (a pair
-# across the two lists is told from a real one below: the hash holds its client).
+# Writes look suppressions up in their insert (`events.py`, INSERT_EVENTS); this lookup is for
+# a write whose events share keys, which asks first. Either takes the table's lock at the
+# statement's start, before the statement's snapshot: `settle_writes` relies on it. An
+# index-only scan of the key, by the batch's few clients and its users' hashes (a pair across
+# the two lists is told from a real one below: the hash holds its client).
 _SUPPRESSED_AMONG = """
 SELECT client_id, user_hash FROM suppressed_users
 WHERE client_id = ANY($1::uuid[]) AND user_hash = ANY($2::bytea[])

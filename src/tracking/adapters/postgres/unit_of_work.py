@@ -44,7 +44,7 @@ class PostgresUnitOfWork(UnitOfWork):
             await self._stack.__aexit__(type(error), error, error.__traceback__)
             raise
         self._committed = False
-        self.events = PostgresEventRepository(connection)
+        self.events = PostgresEventRepository(connection, self._user_hashes)
         self.clients = PostgresClientRepository(connection)
         self.windows = PostgresWindowRepository(connection)
         self.suppressions = PostgresSuppressionRepository(connection, self._user_hashes)
