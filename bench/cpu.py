@@ -22,6 +22,7 @@ import httpx
 from litestar import Litestar
 from run import ADMIN_KEY, event_body, skewed_user
 
+from tracking.adapters.group_commit import FLUSH_EVENTS
 from tracking.adapters.postgres import migrations
 from tracking.adapters.postgres.embedded import EmbeddedPostgres
 from tracking.bootstrap.container import Container
@@ -92,7 +93,15 @@ async def round_of(app: Litestar, key: str, requests: int) -> float:
     return used / requests
 
 
-async def measure(settings: Settings, args: argparse.Namespace) -> list[float]:
+def flushes() -> tuple[float, float]:
+    """The group commit's flushes so far: events stored, and transactions."""
+    samples = {s.name: s.value for m in FLUSH_EVENTS.collect() for s in m.samples}
+    return samples["tracking_group_commit_events_sum"], samples[
+        "tracking_group_commit_events_count"
+    ]
+
+
+async def measure(settings: Settings, args: argparse.Namespace) -> tuple[list[float], float]:
     container = Container(settings=settings)
     app = create_app(container)
     tune_gc()  # as each worker of `serve` does (asgi.py): the collector's settings are ours
@@ -107,6 +116,7 @@ async def measure(settings: Settings, args: argparse.Namespace) -> list[float]:
         await round_of(app, key, 2000)  # warm-up
         profiler = cProfile.Profile() if args.profile else None
         results = []
+        stored, flushed = flushes()
         for _ in range(args.rounds):
             if profiler:
                 profiler.enable()
@@ -115,7 +125,8 @@ async def measure(settings: Settings, args: argparse.Namespace) -> list[float]:
                 profiler.disable()
         if profiler:
             profiler.dump_stats(args.profile)
-        return results
+        stored_after, flushed_after = flushes()
+        return results, (stored_after - stored) / max(flushed_after - flushed, 1)
 
 
 def main(args: argparse.Namespace) -> None:
@@ -133,7 +144,7 @@ def main(args: argparse.Namespace) -> None:
         migrations.upgrade(url)
         settings = Settings(storage="postgres", database_url=url, db_pool_size=20, **common)
     try:
-        results = asyncio.run(measure(settings, args))
+        results, per_flush = asyncio.run(measure(settings, args))
     finally:
         if server is not None:
             server.stop()
@@ -143,7 +154,8 @@ def main(args: argparse.Namespace) -> None:
     print(
         f"{args.storage}{', redis' if args.redis else ''}: "
         f"{statistics.median(micros):.0f} us of CPU per request "
-        f"({min(micros):.0f} to {max(micros):.0f}), {args.rounds} rounds of {args.requests:,}"
+        f"({min(micros):.0f} to {max(micros):.0f}), {args.rounds} rounds of {args.requests:,}; "
+        f"{per_flush:.1f} events a flush"
     )
 
 
