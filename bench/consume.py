@@ -40,6 +40,7 @@ from tracking.adapters.system import UuidV7Generator
 from tracking.application.commands.register_client import RegisterClient
 from tracking.application.principal import Principal
 from tracking.bootstrap import Container, resolved, shut_down
+from tracking.domain.instants import instant_of
 from tracking.settings import Settings
 
 # The test suite's broker launcher and helpers, from the repository root.
@@ -115,8 +116,8 @@ async def insert_ceiling(dsn: str, values: list[bytes], batch: int, connections:
     decoded = [decode_message(v) for v in values]
     rows = [
         (
-            m.client_id, m.id, str(m.user_id), m.action, m.occurred_at, m.received_at,
-            bytes(m.metadata).decode(),
+            m.client_id, m.id, str(m.user_id), m.action, instant_of(m.occurred_at, "occurred_at"),
+            instant_of(m.received_at, "received_at"), bytes(m.metadata).decode(),
         )
         for m in decoded
     ]  # fmt: skip
