@@ -5,7 +5,7 @@ Without a DSN, the bare one: a Litestar endpoint that decodes the same body as
 `POST /api/event` and answers 202 without storing anything. With a DSN, the durable one: the
 same endpoint doing only the durable work the route must do, nothing else: each event, with
 its new UUIDv7 id and its arrival time, joins the next group commit, which stores the waiting
-events through raw asyncpg in one transaction with the route's own statement (event_keys,
+events through raw asyncpg in one statement (its own transaction), the route's own (event_keys,
 then events, the client's journal position, the suppressed users looked up); it answers 201
 once its transaction committed. Its events carry no user hash, so it makes none.
 
@@ -72,7 +72,7 @@ class GroupCommit:
         while self._waiting:
             group, self._waiting = self._waiting, []
             try:
-                async with self._pool.acquire() as connection, connection.transaction():
+                async with self._pool.acquire() as connection:  # one statement, as the route's
                     document = _ENCODE([row for row, _ in group]).decode()  # as the route's
                     await connection.execute(INSERT_EVENTS, document)
             except Exception as error:  # noqa: BLE001 - each waiting request is told

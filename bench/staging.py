@@ -45,8 +45,8 @@ async def staged(dsn: str, rows: Sequence[tuple[object, ...]]) -> None:
 async def insert_from_staging(
     dsn: str, count: int, batch: int, connections: int, seconds: float | None = None
 ) -> float:
-    """Rows per second: the staged rows inserted `batch` per transaction, on `connections`
-    connections at once, until they are all in (or `seconds` have passed)."""
+    """Rows per second: the staged rows inserted `batch` per statement (a transaction each),
+    on `connections` connections at once, until they are all in (or `seconds` have passed)."""
     starts = iter(range(0, count, batch))
     inserted = 0
     until = None if seconds is None else time.perf_counter() + seconds
@@ -57,8 +57,9 @@ async def insert_from_staging(
         for start in starts:
             if until is not None and time.perf_counter() >= until:
                 break
-            async with connection.transaction():
-                status = await connection.execute(FROM_STAGING, start, start + batch)
+            # One statement, its own transaction, as the service stores a batch with no late
+            # window in it.
+            status = await connection.execute(FROM_STAGING, start, start + batch)
             inserted += int(status.rpartition(" ")[2])
         await connection.close()
 

@@ -4,7 +4,8 @@ Retry-After (never 401 or 500), and the same app recovers on its own, having los
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +18,10 @@ from tests.conftest import ADMIN_KEY, JWT_SECRET
 from tests.integration.http_helpers import PROBLEM, bearer, event, register
 from tests.integration.outage import Database, reachable
 from tracking.adapters.postgres import migrations
+from tracking.adapters.postgres.events import PostgresEventRepository
+from tracking.application.ports import Added
 from tracking.bootstrap import Container
+from tracking.domain.events import Event
 from tracking.entrypoints.http.app import create_app
 from tracking.settings import Settings
 
@@ -200,19 +204,32 @@ async def test_a_hung_database_answers_503_within_our_own_deadlines_not_its(
         assert 8 <= len(listed.json()["events"]) <= 8 + maybe
 
 
+@pytest.mark.parametrize("late", [False, True], ids=["one statement", "a transaction"])
 async def test_a_commit_the_database_did_not_confirm_says_it_may_have_landed(
-    url: str, http: AsyncTestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+    url: str, http: AsyncTestClient[Litestar], monkeypatch: pytest.MonkeyPatch, late: bool
 ) -> None:
     """Sent, never confirmed (the deadline passed, the connection broke): a plain "retry"
-    would be a lie when the sender gave no id, so the answer says what may have happened."""
-    confirm = asyncpg.transaction.Transaction.commit
+    would be a lie when the sender gave no id, so the answer says what may have happened.
+    A live event is stored by one statement, its own commit; a late one in a transaction that
+    also marks its window stale."""
+    if late:
+        confirm = asyncpg.transaction.Transaction.commit
 
-    async def unconfirmed(self: asyncpg.transaction.Transaction) -> None:
-        await confirm(self)
-        raise TimeoutError
+        async def unconfirmed(self: asyncpg.transaction.Transaction) -> None:
+            await confirm(self)
+            raise TimeoutError
 
-    monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", unconfirmed)
-    sent = event(id=str(uuid.uuid4()))
+        monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", unconfirmed)
+    else:
+        add = PostgresEventRepository.add_new
+
+        async def unanswered(self: PostgresEventRepository, events: Sequence[Event]) -> Added:
+            await add(self, events)
+            raise TimeoutError
+
+        monkeypatch.setattr(PostgresEventRepository, "add_new", unanswered)
+    occurred = datetime.now(UTC) - timedelta(days=1) if late else datetime.now(UTC)
+    sent = event(id=str(uuid.uuid4()), occurred_at=occurred.isoformat())
     answer = await http.post("/api/event", headers=ADMIN, json=sent)
     monkeypatch.undo()
 

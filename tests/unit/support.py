@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from tracking.adapters.group_commit import GroupCommitEventWriter
+from tracking.adapters.group_commit import GroupCommitEventWriter, UnitOfWorkEventStore
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
 from tracking.adapters.memory.cache import InMemoryCache
 from tracking.adapters.memory.rate_limiter import InMemoryRateLimiter
@@ -129,7 +129,11 @@ class ChangesSpy(ClientChanges):
 
 def group_commit(store: InMemoryStore, clock: Clock) -> GroupCommitEventWriter:
     return GroupCommitEventWriter(
-        uow_factory(store), clock=clock, window_size=WindowSize(4), feed=InMemoryEventFeed()
+        uow_factory(store),
+        UnitOfWorkEventStore(uow_factory(store)),
+        clock=clock,
+        window_size=WindowSize(4),
+        feed=InMemoryEventFeed(),
     )
 
 

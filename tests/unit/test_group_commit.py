@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.fakes import FixedClock
-from tracking.adapters.group_commit import GroupCommitEventWriter
+from tracking.adapters.group_commit import GroupCommitEventWriter, UnitOfWorkEventStore
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.stream import InMemoryEventFeed
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
@@ -65,6 +65,7 @@ def writer(
 ) -> GroupCommitEventWriter:
     return GroupCommitEventWriter(
         lambda: CountingUnitOfWork(store, commits, fail=fail),
+        UnitOfWorkEventStore(lambda: CountingUnitOfWork(store, commits, fail=fail)),
         clock=FixedClock(),
         window_size=WindowSize(4),
         feed=InMemoryEventFeed(),
@@ -114,6 +115,7 @@ async def test_writes_of_a_client_whose_flush_is_under_way_wait_and_then_go_in_o
     client = uuid4()
     write = GroupCommitEventWriter(
         lambda: Gated(store, commits, fail=False),
+        UnitOfWorkEventStore(lambda: Gated(store, commits, fail=False)),
         clock=FixedClock(),
         window_size=WindowSize(4),
         feed=InMemoryEventFeed(),
@@ -221,6 +223,7 @@ async def test_a_write_committed_after_its_window_closed_marks_the_window_stale(
     clock = FixedClock(T0.replace(hour=4, minute=2))  # the commit comes after 04:00
     write = GroupCommitEventWriter(
         lambda: InMemoryUnitOfWork(store),
+        UnitOfWorkEventStore(lambda: InMemoryUnitOfWork(store)),
         clock=clock,
         window_size=WindowSize(4),
         feed=InMemoryEventFeed(),
@@ -237,6 +240,7 @@ async def test_a_write_committed_while_its_window_is_open_marks_nothing() -> Non
     now = T0.replace(hour=3, minute=59)
     write = GroupCommitEventWriter(
         lambda: InMemoryUnitOfWork(store),
+        UnitOfWorkEventStore(lambda: InMemoryUnitOfWork(store)),
         clock=FixedClock(now),
         window_size=WindowSize(4),
         feed=InMemoryEventFeed(),

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from tests.fakes import FixedClock
 from tests.unit.test_group_commit import T0, event
-from tracking.adapters.group_commit import GroupCommitEventWriter
+from tracking.adapters.group_commit import GroupCommitEventWriter, UnitOfWorkEventStore
 from tracking.adapters.memory.store import InMemoryStore
 from tracking.adapters.memory.stream import InMemoryEventFeed
 from tracking.adapters.memory.unit_of_work import InMemoryUnitOfWork
@@ -25,6 +25,7 @@ async def suppressed_store(client: object, user: str) -> InMemoryStore:
 def writer(store: InMemoryStore) -> GroupCommitEventWriter:
     return GroupCommitEventWriter(
         lambda: InMemoryUnitOfWork(store),
+        UnitOfWorkEventStore(lambda: InMemoryUnitOfWork(store)),
         clock=FixedClock(),
         window_size=WindowSize(4),
         feed=InMemoryEventFeed(),

@@ -17,6 +17,7 @@ from tracking.application.ports import (
     Clock,
     EventFeed,
     EventKey,
+    EventStore,
     EventWriter,
     Stored,
     UnitOfWorkFactory,
@@ -87,9 +88,25 @@ class _Committed:
         )
 
 
+class UnitOfWorkEventStore(EventStore):
+    """`store_new` as a unit of work of its own: for a storage whose transaction costs no
+    round trip (memory)."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def store_new(self, events: Sequence[Event]) -> Added:
+        async with self._uow() as uow:
+            added = await uow.events.add_new(events)
+            await uow.commit()
+        return added
+
+
 class GroupCommitEventWriter(EventWriter):
     """Also marks the windows of late events stale, in the same transaction (the domain's
-    `late_windows`, judged by the clock just before the commit). The events of suppressed
+    `late_windows`, judged by the clock as the flush starts: a write in flight at a window's
+    end is the grace period's, `Window.is_due`). A flush with no late event and no key sent
+    twice is one step of the `store` (no transaction to hold). The events of suppressed
     users are left out, in the same transaction (`EventRepository.add_new`): they are
     answered `suppressed`. Once committed, what it stored (at its
     positions in each client's journal) goes to the feed, before any caller is answered.
@@ -107,6 +124,7 @@ class GroupCommitEventWriter(EventWriter):
     def __init__(
         self,
         uow: UnitOfWorkFactory,
+        store: EventStore,
         *,
         clock: Clock,
         window_size: WindowSize,
@@ -116,6 +134,7 @@ class GroupCommitEventWriter(EventWriter):
         max_flushes: int = 2,
     ) -> None:
         self._uow = uow
+        self._store = store
         self._clock = clock
         self._size = window_size
         self._feed = feed
@@ -261,7 +280,24 @@ class GroupCommitEventWriter(EventWriter):
     async def _commit(self, events: Sequence[Event], *, repeats: bool = False) -> _Committed:
         """Stores the events of users who are not suppressed (`add_new` leaves the others
         out). `repeats`: a key may come more than once, and only its first event of a user not
-        suppressed is stored, so suppressions are looked up first, in the same transaction."""
+        suppressed is stored."""
+        late = late_windows(
+            self._size, ((e.client_id, e.occurred_at) for e in events), self._clock.now()
+        )
+        if late or repeats:
+            added, refused = await self._commit_marking(events, late, repeats=repeats)
+        else:
+            added = await self._store.store_new(events)  # nothing else to do: one step
+            refused = added.refused
+        await self._feed.publish(added.sequenced)
+        return _Committed(stored_before=added.stored_before, refused=refused)
+
+    async def _commit_marking(
+        self, events: Sequence[Event], late: set[StaleMark], *, repeats: bool
+    ) -> tuple[Added, set[UserKey]]:
+        """In one transaction: suppressions looked up first when keys repeat (which event of
+        a key is stored depends on them), the events added, and the windows of those stored
+        that are late marked stale."""
         async with self._uow() as uow:
             refused: set[UserKey] = set()
             if repeats:
@@ -274,23 +310,26 @@ class GroupCommitEventWriter(EventWriter):
             added = await uow.events.add_new(events) if events else Added(set(), [], set())
             if added.refused:
                 refused |= added.refused
-                events = [e for e in events if (e.client_id, e.user_id) not in refused]
-            stored_before = added.stored_before
-            late = self._late(events, stored_before)
+            late = self._late(late, events, added.stored_before, refused)
             if late:
                 await uow.windows.mark_stale(late)
             await uow.commit()
-        await self._feed.publish(added.sequenced)
-        return _Committed(stored_before=stored_before, refused=refused)
+        return added, refused
 
-    def _late(self, events: Sequence[Event], stored_before: set[EventKey]) -> set[StaleMark]:
+    def _late(
+        self,
+        late: set[StaleMark],
+        events: Sequence[Event],
+        stored_before: set[EventKey],
+        refused: set[UserKey],
+    ) -> set[StaleMark]:
         """The clients' windows made stale by the events this transaction stores (not by
-        duplicates)."""
-        now = self._clock.now()
-        late = late_windows(self._size, ((e.client_id, e.occurred_at) for e in events), now)
-        if not late or not stored_before:
+        duplicates, nor by refused users' events), of the `late` ones of all of them."""
+        if not late or not (stored_before or refused):
             return late  # the common cases, decided without looking at a key
         mine = (
-            (e.client_id, e.occurred_at) for e in events if (e.client_id, e.id) not in stored_before
+            (e.client_id, e.occurred_at)
+            for e in events
+            if (e.client_id, e.id) not in stored_before and (e.client_id, e.user_id) not in refused
         )
-        return late_windows(self._size, mine, now)
+        return late_windows(self._size, mine, self._clock.now())

@@ -79,6 +79,15 @@ class EventRepository(Protocol):
         ...
 
 
+class EventStore(Protocol):
+    async def store_new(self, events: Sequence[Event]) -> Added:
+        """`EventRepository.add_new` as a transaction of its own, committed on return: for a
+        write with nothing else to do in its transaction (no late window to mark), in one
+        step. An answer lost after the step was sent (the connection broke, a deadline
+        passed) is `Unavailable` `commit_unknown`: it may have landed."""
+        ...
+
+
 class SuppressionRepository(Protocol):
     """Users whose events are refused (erased with suppression). Storage keeps each as a keyed
     hash (`domain/privacy.py`), never the user id in clear."""

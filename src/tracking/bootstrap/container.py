@@ -12,7 +12,7 @@ from dependency_injector import containers, providers
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tracking.adapters.group_commit import GroupCommitEventWriter
+from tracking.adapters.group_commit import GroupCommitEventWriter, UnitOfWorkEventStore
 from tracking.adapters.jwt_tokens import PyJwtTokenCodec
 from tracking.adapters.kafka.consumer import KafkaEventConsumer
 from tracking.adapters.kafka.dead_letters import DeadLetterPublisher
@@ -39,7 +39,7 @@ from tracking.adapters.postgres.event_partitions import (
     PostgresEventPartitions,
     running_event_partitions,
 )
-from tracking.adapters.postgres.events import PostgresEventReadModel
+from tracking.adapters.postgres.events import PostgresEventReadModel, PostgresEventStore
 from tracking.adapters.postgres.journal import PostgresEventJournal
 from tracking.adapters.postgres.metrics import PostgresMetricsStore
 from tracking.adapters.postgres.metrics_reads import PostgresMetricsReadModel
@@ -325,9 +325,15 @@ class Container(containers.DeclarativeContainer):
         shared_state.event_feed, redis, redis_subscriber, settings.provided.stream_gather_ms
     )
     """Committed events told to the live streams of every process (Redis), or of this one."""
+    event_store = providers.Selector(
+        storage,
+        memory=providers.Singleton(UnitOfWorkEventStore, uow),
+        postgres=providers.Singleton(PostgresEventStore, engine, user_hashes),
+    )
     store_writer = providers.Singleton(
         GroupCommitEventWriter,
         uow=uow,
+        store=event_store,
         clock=clock,
         window_size=window_size,
         feed=event_feed,

@@ -145,6 +145,17 @@ def commit_unknown(error: BaseException) -> Unavailable:
     )
 
 
+def answer_lost(error: BaseException) -> bool:
+    """An outage after a statement was sent, before its answer came: run by itself, it may
+    have gone through to its commit. Not so when the server answered with an error (the
+    statement failed), nor when the driver refused to send it (the connection was closed)."""
+    if isinstance(error, asyncpg.ConnectionDoesNotExistError):
+        return True  # closed in the middle of the statement
+    if getattr(error, "sqlstate", None) is not None or isinstance(error, asyncpg.InterfaceError):
+        return False
+    return is_outage(error)
+
+
 def is_outage(error: BaseException | None) -> bool:
     sqlstate = getattr(error, "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate[:2] in _RETRYABLE_CLASSES:
