@@ -1,5 +1,5 @@
 """The database ceiling the benchmarks share: rows put in an unlogged staging table before the
-clock starts, then inserted into `events` by PostgreSQL itself, a batch per transaction, with
+clock starts, then inserted into `events` by PostgreSQL itself, a batch per statement, with
 the service's own ordering and conflict rule. No client encodes or sends anything."""
 
 import asyncio
