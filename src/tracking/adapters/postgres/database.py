@@ -147,11 +147,15 @@ def commit_unknown(error: BaseException) -> Unavailable:
 
 def answer_lost(error: BaseException) -> bool:
     """An outage after a statement was sent, before its answer came: run by itself, it may
-    have gone through to its commit. Not so when the server answered with an error (the
-    statement failed), nor when the driver refused to send it (the connection was closed)."""
-    if isinstance(error, asyncpg.ConnectionDoesNotExistError):
-        return True  # closed in the middle of the statement
-    if getattr(error, "sqlstate", None) is not None or isinstance(error, asyncpg.InterfaceError):
+    have gone through to its commit. Not so when the driver never sent it (the connection was
+    closed), nor when the server cancelled or rolled it back (a statement timeout, a deadlock,
+    a serialization failure) or refused it before running it (too many connections). A
+    connection the server ends meanwhile (an administrator's shutdown, a crash) may have
+    committed first."""
+    if isinstance(error, asyncpg.InterfaceError):
+        return False
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and (sqlstate == "57014" or sqlstate[:2] in ("40", "53")):
         return False
     return is_outage(error)
 
