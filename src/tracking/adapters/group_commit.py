@@ -308,8 +308,7 @@ class GroupCommitEventWriter(EventWriter):
                     events = [e for e in events if (e.client_id, e.user_id) not in refused]
                 events = list({(e.client_id, e.id): e for e in reversed(events)}.values())
             added = await uow.events.add_new(events) if events else Added(set(), [], set())
-            if added.refused:
-                refused |= added.refused
+            refused |= added.refused
             late = self._late(late, events, added.stored_before, refused)
             if late:
                 await uow.windows.mark_stale(late)
