@@ -17,6 +17,9 @@ _RFC3339 = re.compile(
     r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)", re.ASCII
 )
 _MICROSECOND_DIGITS = 6
+_NO_FRACTION = len("2025-01-01T12:00:00Z")
+_CANONICAL_LENGTHS = frozenset({_NO_FRACTION, _NO_FRACTION + 4, _NO_FRACTION + 7})
+_SEPARATORS = frozenset({"--T::Z", "--T::."})  # the characters at 4, 7, 10, 13, 16 and 19
 _EXAMPLE = "2025-01-01T12:00:00Z"
 
 
@@ -35,6 +38,24 @@ def instant_of(value: str | datetime, field: str) -> datetime:
 
 
 def _parsed(text: str, field: str) -> datetime:
+    if (
+        len(text) in _CANONICAL_LENGTHS
+        and text[-1] == "Z"
+        and text[4:20:3] in _SEPARATORS
+        and text.isascii()
+    ):
+        # `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff]Z`, as our encoder (and most senders') writes it,
+        # read 4x faster: with every separator in its place, `fromisoformat` reads it as the
+        # RFC 3339 reading does, ASCII digits only.
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # the reading below says why
+    return rfc3339(text, field)
+
+
+def rfc3339(text: str, field: str) -> datetime:
+    """The RFC 3339 reading, whatever the text's form."""
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise _invalid(field, f"must be an RFC 3339 time with an offset, e.g. {_EXAMPLE}")

@@ -3,11 +3,13 @@ events can go whole."""
 
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from uuid import UUID
 
 from tracking.domain.errors import RuleViolation
 
 
+@lru_cache(maxsize=64)  # a batch checks each of its events at the same `now`
 def retention_cutoff(days: int | None, now: datetime) -> datetime | None:
     """Events that occurred before this instant are past a retention of `days`; None: none
     are (kept for ever)."""
